@@ -1,0 +1,169 @@
+// The sheet page: five collaborative editors on one Yjs document, synced by
+// the stock y-socket.io client, with presence and a save-state line.
+import * as Y from 'yjs'
+import { SocketIOProvider } from 'y-socket.io'
+import { EditorView, keymap, drawSelection, placeholder } from '@codemirror/view'
+import { EditorState } from '@codemirror/state'
+import { defaultKeymap, indentWithTab } from '@codemirror/commands'
+import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+
+const config = JSON.parse(document.getElementById('sheet-config').textContent)
+const t = (key) => config.messages[key] || key
+const statusEl = document.getElementById('status')
+const presentEl = document.getElementById('present')
+const participateBtn = document.getElementById('participate')
+
+const doc = new Y.Doc()
+const provider = new SocketIOProvider(
+  window.location.origin,
+  config.room,
+  doc,
+  // Re-run sync step 1 now and then: heals a relayed update this client missed.
+  { autoConnect: true, resyncInterval: 20000, disableBc: true }
+)
+const awareness = provider.awareness
+const lightColour = config.user.color + '33'
+awareness.setLocalStateField('user', { name: config.user.name, color: config.user.color, colorLight: lightColour })
+awareness.setLocalStateField('section', null)
+
+const titles = Object.fromEntries(config.sections.map((s) => [s.key, s.title]))
+
+// -- editors -----------------------------------------------------------------
+
+for (const section of config.sections) {
+  const ytext = doc.getText(section.key)
+  const parent = document.getElementById('editor-' + section.key)
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: ytext.toString(),
+      extensions: [
+        keymap.of([...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
+        drawSelection(),
+        EditorView.lineWrapping,
+        EditorState.readOnly.of(!config.canWrite),
+        EditorView.contentAttributes.of({
+          'aria-labelledby': 'title-' + section.key,
+          'aria-multiline': 'true'
+        }),
+        yCollab(ytext, awareness),
+        EditorView.focusChangeEffect.of((state, focusing) => {
+          if (focusing) awareness.setLocalStateField('section', section.key)
+          else if (awareness.getLocalState()?.section === section.key) awareness.setLocalStateField('section', null)
+          return null
+        })
+      ]
+    })
+  })
+  parent.view = view
+}
+
+// -- presence ----------------------------------------------------------------
+
+function renderPresence () {
+  const people = []
+  awareness.getStates().forEach((state, clientId) => {
+    if (!state || !state.user) return
+    people.push({ clientId, me: clientId === doc.clientID, ...state })
+  })
+  people.sort((a, b) => (b.me - a.me) || String(a.user.name).localeCompare(String(b.user.name)))
+  presentEl.replaceChildren(...people.map((p) => {
+    const li = document.createElement('li')
+    const dot = document.createElement('span')
+    dot.className = 'dot'
+    dot.style.backgroundColor = String(p.user.color || '#555')
+    dot.setAttribute('aria-hidden', 'true')
+    const name = document.createElement('span')
+    name.className = 'name'
+    name.textContent = String(p.user.name) + (p.me ? ' (' + t('vous') + ')' : '')
+    li.append(dot, name)
+    if (p.section && titles[p.section]) {
+      const where = document.createElement('span')
+      where.className = 'where'
+      where.textContent = t('écrit dans') + ' ' + titles[p.section]
+      li.append(where)
+    }
+    return li
+  }))
+}
+awareness.on('change', renderPresence)
+renderPresence()
+
+// -- connection and save state -------------------------------------------------
+
+let saveTimer = null
+let dirty = false
+
+function setStatus (key, state) {
+  statusEl.textContent = t(key)
+  statusEl.dataset.state = state
+}
+
+function stateCovers (serverSv, localSv) {
+  for (const [client, clock] of localSv) {
+    if ((serverSv.get(client) || 0) < clock) return false
+  }
+  return true
+}
+
+// Ask the server what it has stored durably; "saved" once it covers our state.
+function checkSaved () {
+  saveTimer = null
+  if (!provider.socket.connected) return
+  const local = Y.decodeStateVector(Y.encodeStateVector(doc))
+  provider.socket.timeout(5000).emit('synthese:saved-state', null, (err, sv) => {
+    if (err || !sv) return scheduleSaveCheck(1000)
+    if (stateCovers(Y.decodeStateVector(new Uint8Array(sv)), local)) {
+      if (!dirty) setStatus('Enregistré', 'saved')
+    } else {
+      scheduleSaveCheck(400)
+    }
+  })
+  dirty = false
+}
+
+function scheduleSaveCheck (delay) {
+  if (saveTimer === null) saveTimer = setTimeout(checkSaved, delay)
+}
+
+doc.on('update', (update, origin) => {
+  if (origin === provider) return
+  dirty = true
+  if (provider.socket.connected) {
+    setStatus('Enregistrement…', 'saving')
+    scheduleSaveCheck(250)
+  }
+})
+
+provider.on('status', ({ status }) => {
+  if (status === 'connected') {
+    setStatus('Connecté', 'connected')
+    scheduleSaveCheck(300)
+  } else if (status === 'disconnected') {
+    setStatus('Hors ligne — vos modifications seront envoyées au retour de la connexion', 'offline')
+  }
+})
+provider.on('sync', (synced) => {
+  if (synced && participateBtn && config.canWrite) participateBtn.disabled = false
+})
+window.addEventListener('offline', () => provider.socket.io.engine?.close())
+
+// -- "Je participe" -------------------------------------------------------------
+
+if (participateBtn) {
+  participateBtn.addEventListener('click', () => {
+    const ytext = doc.getText('participants')
+    const current = ytext.toString()
+    const name = config.user.name.trim()
+    const listed = current.split('\n').map((l) => l.trim()).includes(name)
+    if (!listed) {
+      const prefix = current.length === 0 || current.endsWith('\n') ? '' : '\n'
+      ytext.insert(ytext.length, prefix + name + '\n')
+    }
+    participateBtn.textContent = t('Vous êtes dans la liste des participants.')
+    participateBtn.disabled = true
+  })
+}
+
+// Exposed for tests and debugging in the console.
+window.synthese = { doc, provider, awareness }

@@ -1,0 +1,23 @@
+"""Browser sign-in: a secret link stores its credential in the signed session."""
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Credential
+
+#: A browser may hold several credentials (organiser of one event, participant of another).
+MAX_CREDENTIALS = 20
+
+
+def sign_in(session, credential: Credential) -> None:
+    ids = [i for i in session.get("credentials", []) if i != credential.id]
+    session["credentials"] = ([credential.id] + ids)[:MAX_CREDENTIALS]
+    session.permanent = True
+
+
+def session_credentials(session) -> list[Credential]:
+    """The credentials this browser signed in with that still exist."""
+    ids = session.get("credentials") or []
+    if not isinstance(ids, list) or not ids:
+        return []
+    ids = [i for i in ids if isinstance(i, int)][:MAX_CREDENTIALS]
+    return list(db.session.execute(select(Credential).where(Credential.id.in_(ids))).scalars())

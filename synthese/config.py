@@ -1,0 +1,53 @@
+"""Configuration defaults, overridden by SYNTHESE_* environment variables."""
+import os
+import secrets
+from pathlib import Path
+
+#: Largest Yjs update (document or awareness) accepted from one client message.
+MAX_UPDATE_BYTES = 512 * 1024
+#: Largest awareness (presence) update accepted from one client message.
+MAX_AWARENESS_BYTES = 16 * 1024
+#: Fold a sheet's update log into its snapshot once it holds this many updates.
+COMPACT_AFTER = 500
+
+
+def from_environment(instance_path: str) -> dict:
+    """Return the configuration read from the environment."""
+    env = os.environ
+    return {
+        "SQLALCHEMY_DATABASE_URI": env.get("SYNTHESE_DATABASE_URL")
+        or f"sqlite:///{Path(instance_path) / 'synthese.db'}",
+        "SYNTHESE_REDIS_URL": env.get("SYNTHESE_REDIS_URL") or None,
+        "SECRET_KEY": env.get("SYNTHESE_SECRET_KEY") or _instance_secret(instance_path),
+        # "open": anyone may create an event; otherwise the value is a key that
+        # POST /api/events must present as a Bearer token.
+        "SYNTHESE_EVENT_CREATION": env.get("SYNTHESE_EVENT_CREATION", "open"),
+        "SYNTHESE_DEMO": env.get("SYNTHESE_DEMO", "1") not in ("0", "false", "no"),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SYNTHESE_MAX_UPDATE_BYTES": MAX_UPDATE_BYTES,
+    "SYNTHESE_MAX_AWARENESS_BYTES": MAX_AWARENESS_BYTES,
+    "SYNTHESE_COMPACT_AFTER": COMPACT_AFTER,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 60,
+    "API_TITLE": "Synthèse",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A secret key kept in the instance folder, so sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,54 @@
+"""Errors: JSON ``{"error": {"code", "message"}}`` under /api, HTML pages elsewhere."""
+from flask import render_template, request
+from werkzeug.exceptions import HTTPException
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+class ApiError(HTTPException):
+    """Raise from a view to answer with a specific status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str, details=None):
+        super().__init__(message)
+        self.code = status
+        self.error_code = code
+        self.description = message
+        self.details = details
+
+
+def json_error(error: HTTPException):
+    payload = {
+        "code": getattr(error, "error_code", None) or CODES.get(error.code, "error"),
+        "message": error.description,
+    }
+    details = getattr(error, "details", None)
+    data = getattr(error, "data", None)  # webargs validation messages
+    if data and ("messages" in data or "errors" in data):
+        details = data.get("errors") or data.get("messages")
+        payload["code"] = "invalid"
+        payload["message"] = "The request does not match what this endpoint expects."
+    if details:
+        payload["details"] = details
+    headers = (data or {}).get("headers", {}) if isinstance(data, dict) else {}
+    return {"error": payload}, error.code, headers
+
+
+def handle_http_exception(error: HTTPException):
+    if request.path.startswith("/api/") or request.path == "/api":
+        return json_error(error)
+    return render_template("error.html", error=error), error.code
+
+
+def init_app(app) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)

@@ -1,0 +1,202 @@
+"""Events, their sessions and ateliers, and joining them: plain domain logic."""
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from pycrdt import Doc, Text
+from sqlalchemy import func, select
+
+from . import access, tokens
+from .extensions import db
+from .models import Atelier, Event, EventSession, SheetDocument, SheetUpdate
+
+#: Join-code alphabet: no 0/O, 1/I/L, so a code read aloud or from a screen is typed right.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+class DomainError(ValueError):
+    """A request the domain refuses; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "evenement"
+
+
+def normalise_code(code: str) -> str:
+    """Accept codes typed with spaces, dashes or lower case."""
+    return re.sub(r"[\s-]+", "", code or "").upper()
+
+
+def format_code(code: str) -> str:
+    """Show a code in two halves, easier to read aloud."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def _unique(column, make) -> str:
+    for _ in range(20):
+        value = make()
+        if db.session.execute(select(func.count()).where(column == value)).scalar() == 0:
+            return value
+    raise RuntimeError("could not draw a unique value")
+
+
+@dataclass
+class Created:
+    """Something just created, with the secret token that grants its role."""
+
+    obj: object
+    token: str
+
+
+def create_event(
+    title: str,
+    description: str = "",
+    place: str = "",
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    sessions: list[dict] | None = None,
+) -> Created:
+    """Create an event with its organiser credential."""
+    title = title.strip()
+    if not title:
+        raise DomainError("invalid", "An event needs a title.")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise DomainError("invalid", "An event cannot end before it starts.")
+    base = slugify(title)
+    event = Event(
+        title=title,
+        description=description,
+        place=place,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        slug=_unique(Event.slug, lambda: f"{base}-{secrets.token_hex(3)}"),
+        join_code=_unique(
+            Event.join_code,
+            lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
+        ),
+    )
+    db.session.add(event)
+    db.session.flush()
+    for position, spec in enumerate(sessions or []):
+        session_named(event, spec["label"], spec.get("time", ""), position)
+    _, token = tokens.issue(role=access.ORGANISER, event_id=event.id, name="Organisation")
+    db.session.commit()
+    return Created(event, token)
+
+
+def session_named(event: Event, label: str, time: str = "", position: int | None = None) -> EventSession:
+    """The event's session with this label, created if needed."""
+    label = label.strip()
+    if not label:
+        raise DomainError("invalid", "A session needs a label.")
+    for existing in event.sessions:
+        if existing.label == label:
+            return existing
+    if position is None:
+        position = len(event.sessions)
+    found = EventSession(event=event, label=label, time=time, position=position)
+    db.session.add(found)
+    db.session.flush()
+    return found
+
+
+def create_atelier(
+    event: Event,
+    title: str,
+    session: str | None = None,
+    number: int | None = None,
+    place: str = "",
+    porteur: str = "",
+) -> Created:
+    """Create an atelier, its empty sheet document and its porteur credential."""
+    title = title.strip()
+    if not title:
+        raise DomainError("invalid", "An atelier needs a title or theme.")
+    event_session = session_named(event, session) if session else None
+    if number is None:
+        number = 1 + (
+            db.session.execute(
+                select(func.max(Atelier.number)).where(
+                    Atelier.event_id == event.id, Atelier.session_id == (event_session and event_session.id)
+                )
+            ).scalar()
+            or 0
+        )
+    atelier = Atelier(
+        event=event,
+        session=event_session,
+        number=number,
+        title=title,
+        place=place,
+        porteur_name=porteur.strip(),
+    )
+    db.session.add(atelier)
+    db.session.flush()
+    document = SheetDocument(atelier_id=atelier.id)
+    db.session.add(document)
+    if atelier.porteur_name:
+        # Seeded once, as a real stored update: never rebuilt from text later.
+        document.head_seq = 1
+        db.session.add(SheetUpdate(atelier_id=atelier.id, seq=1, data=_seed(atelier.porteur_name)))
+    _, token = tokens.issue(
+        role=access.PORTEUR, event_id=event.id, atelier_id=atelier.id, name=atelier.porteur_name
+    )
+    db.session.commit()
+    return Created(atelier, token)
+
+
+def _seed(porteur: str) -> bytes:
+    doc = Doc()
+    doc.get("porteur", type=Text).insert(0, porteur)
+    return doc.get_update()
+
+
+def join(event: Event, join_code: str, name: str, organisation: str = "") -> Created:
+    """Let a person into an event with its code; returns their credential."""
+    if not secrets.compare_digest(normalise_code(join_code).encode(), event.join_code.encode()):
+        raise DomainError("bad_code", "This join code does not open this event.")
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError("invalid", "Please give your name.")
+    credential, token = tokens.issue(
+        role=access.PARTICIPANT, event_id=event.id, name=name, organisation=organisation.strip()
+    )
+    db.session.commit()
+    return Created(credential, token)
+
+
+def event_by_slug(slug: str) -> Event | None:
+    return db.session.execute(select(Event).where(Event.slug == slug)).scalar_one_or_none()
+
+
+def event_by_code(code: str) -> Event | None:
+    return db.session.execute(
+        select(Event).where(Event.join_code == normalise_code(code))
+    ).scalar_one_or_none()
+
+
+def ordered_ateliers(event: Event) -> list[Atelier]:
+    """Ateliers by session order, then number."""
+    positions = {s.id: s.position for s in event.sessions}
+    return sorted(
+        event.ateliers,
+        key=lambda a: (a.session_id is None, positions.get(a.session_id, 0), a.number, a.id),
+    )
+
+
+def full_title(atelier: Atelier) -> str:
+    """'Atelier 2 - Emergence - Session 1', as sheets are titled."""
+    parts = [f"Atelier {atelier.number}", atelier.title]
+    if atelier.session:
+        parts.append(atelier.session.label)
+    return " - ".join(parts)

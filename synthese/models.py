@@ -1,0 +1,139 @@
+"""Database models: events, their sessions and ateliers, credentials, and the
+Yjs document of each atelier's sheet (a snapshot plus an append-only log)."""
+from datetime import date, datetime, timezone
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Public, URL-safe identifier (readable part + random suffix).
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(200), default="")
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    #: Short code participants type to join (normalised: upper case, no dash).
+    join_code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sessions: Mapped[list["EventSession"]] = relationship(
+        back_populates="event", order_by="EventSession.position", cascade="all, delete-orphan"
+    )
+    ateliers: Mapped[list["Atelier"]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+
+
+class EventSession(db.Model):
+    """A time slot of an event in which several ateliers run side by side."""
+
+    __tablename__ = "event_sessions"
+    __table_args__ = (UniqueConstraint("event_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(120))
+    #: Free text ("14h-15h30") as organisers write it.
+    time: Mapped[str] = mapped_column(String(80), default="")
+    #: Display order within the event.
+    position: Mapped[int] = mapped_column(default=0)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+
+
+class Atelier(db.Model):
+    __tablename__ = "ateliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_sessions.id", ondelete="SET NULL")
+    )
+    #: Number shown to people ("Atelier 2").
+    number: Mapped[int] = mapped_column(default=1)
+    #: Title or theme.
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    #: Name of the porteur as announced in the programme.
+    porteur_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="ateliers")
+    session: Mapped[EventSession | None] = relationship()
+    document: Mapped["SheetDocument"] = relationship(
+        back_populates="atelier", cascade="all, delete-orphan", uselist=False
+    )
+
+
+class Credential(db.Model):
+    """A secret token and the role it grants; only its hash is stored."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token (tokens are 256-bit random, so no slow hash is needed).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "organiser", "porteur" or "participant".
+    role: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    #: The atelier a porteur hosts; None for the other roles.
+    atelier_id: Mapped[int | None] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship()
+    atelier: Mapped[Atelier | None] = relationship()
+
+
+class SheetDocument(db.Model):
+    """Head of an atelier's Yjs document: the compacted snapshot and log counters.
+
+    The document's state is ``snapshot`` followed by every SheetUpdate whose
+    ``seq`` is greater than ``snapshot_seq``. Appenders lock this row to take
+    the next sequence numbers, so the log has no gap and no duplicate.
+    """
+
+    __tablename__ = "sheet_documents"
+
+    atelier_id: Mapped[int] = mapped_column(
+        ForeignKey("ateliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Yjs v1 update holding the whole document up to snapshot_seq.
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    #: Last log sequence number folded into the snapshot.
+    snapshot_seq: Mapped[int] = mapped_column(default=0)
+    #: Last log sequence number appended.
+    head_seq: Mapped[int] = mapped_column(default=0)
+    #: Time of the last accepted edit.
+    edited_at: Mapped[datetime | None]
+
+    atelier: Mapped[Atelier] = relationship(back_populates="document")
+
+
+class SheetUpdate(db.Model):
+    """One accepted Yjs update, in the order the server accepted it."""
+
+    __tablename__ = "sheet_updates"
+    __table_args__ = (UniqueConstraint("atelier_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Who sent it (None once that credential is gone).
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("credentials.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,287 @@
+"""The y-socket.io protocol (contract section 3) on Flask-SocketIO.
+
+One namespace per sheet, ``/yjs|atelier-<id>``. Handlers are thin: they
+check who is speaking, validate what they send, and hand document updates
+to the UpdatePipeline, which commits them before relaying them to the room.
+"""
+import logging
+import queue
+import re
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app, request, session
+from flask_socketio import ConnectionRefusedError, emit
+from pycrdt import merge_updates
+
+from . import access, awareness, tokens
+from .documents import EMPTY_UPDATE, DocumentStore, InvalidUpdate, Pending, check_update
+from .extensions import db, socketio
+from .models import Atelier
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = re.compile(r"^/yjs\|atelier-(\d{1,12})$")
+
+
+def namespace_for(atelier_id: int) -> str:
+    return f"/yjs|atelier-{atelier_id}"
+
+
+@dataclass
+class Connection:
+    """What this process knows of one open socket."""
+
+    atelier_id: int
+    credential_id: int
+    role: str
+    name: str
+
+
+@dataclass
+class Realtime:
+    """Per-process realtime state; nothing in it is needed by another process."""
+
+    app: object
+    store: DocumentStore
+    presence: awareness.Presence = field(default_factory=awareness.Presence)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    pipeline: "UpdatePipeline | None" = None
+
+    def room_size(self, atelier_id: int) -> int:
+        return sum(1 for c in self.connections.values() if c.atelier_id == atelier_id)
+
+
+def state() -> Realtime:
+    return current_app.extensions["synthese.realtime"]
+
+
+def init_app(app) -> None:
+    async_mode = app.config.get("SYNTHESE_ASYNC_MODE") or _detect_async_mode()
+    socketio.init_app(
+        app,
+        async_mode=async_mode,
+        message_queue=app.config.get("SYNTHESE_REDIS_URL"),
+        namespaces="*",
+        # Engine.IO drops a connection whose message exceeds this.
+        max_http_buffer_size=app.config["SYNTHESE_MAX_UPDATE_BYTES"] + 4096,
+        # Same-origin only (the default), explicit for readers of this file.
+        cors_allowed_origins=app.config.get("SYNTHESE_ALLOWED_ORIGINS"),
+        logger=False,
+        engineio_logger=False,
+    )
+    rt = Realtime(app=app, store=app.extensions["synthese.documents"])
+    rt.pipeline = UpdatePipeline(rt)
+    app.extensions["synthese.realtime"] = rt
+
+
+def _detect_async_mode() -> str:
+    try:
+        from gevent import monkey
+
+        if monkey.is_module_patched("socket"):
+            return "gevent"
+    except ImportError:
+        pass
+    return "threading"
+
+
+# -- handlers ----------------------------------------------------------------
+
+
+@socketio.on("connect", namespace="*")
+def on_connect(auth=None):
+    match = NAMESPACE.match(request.namespace or "")
+    if not match:
+        raise ConnectionRefusedError("unknown room")
+    atelier = db.session.get(Atelier, int(match[1]))
+    if atelier is None:
+        raise ConnectionRefusedError("unknown room")
+    credentials = _presented_credentials(auth)
+    role, credential = access.best(credentials, lambda c: access.role_for_atelier(c, atelier))
+    if not access.can(role, "sheet.read_live"):
+        raise ConnectionRefusedError("unauthorized")
+    rt = state()
+    rt.connections[request.sid] = Connection(atelier.id, credential.id, role, credential.name)
+    sheet = rt.store.sheet(atelier.id)
+    # Ask for whatever the client has that we lack (offline edits).
+    emit("sync-step-1", sheet.doc.get_state(), callback=_on_client_diff(request.sid))
+    present = rt.presence.snapshot(request.namespace)
+    if present:
+        emit("awareness-update", awareness.encode(present))
+
+
+def _presented_credentials(auth) -> list:
+    """Credentials from the handshake token, else from the browser session."""
+    if isinstance(auth, dict) and auth.get("token"):
+        credential = tokens.find(auth["token"])
+        return [credential] if credential else []
+    from .auth import session_credentials
+
+    return session_credentials(session)
+
+
+def _on_client_diff(sid):
+    def receive(diff=None):
+        _accept_update(sid, diff)
+
+    return receive
+
+
+@socketio.on("sync-step-1", namespace="*")
+def on_sync_step_1(state_vector=None):
+    conn = state().connections.get(request.sid)
+    if conn is None or not isinstance(state_vector, (bytes, bytearray)):
+        return None
+    sheet = state().store.sheet(conn.atelier_id)
+    try:
+        with sheet.lock:
+            return sheet.doc.get_update(bytes(state_vector))
+    except ValueError:
+        log.info("refused a malformed state vector from %s", request.sid)
+        return None
+
+
+@socketio.on("sync-update", namespace="*")
+def on_sync_update(update=None):
+    _accept_update(request.sid, update)
+
+
+@socketio.on("awareness-update", namespace="*")
+def on_awareness_update(update=None):
+    rt = state()
+    conn = rt.connections.get(request.sid)
+    if conn is None or not access.can(conn.role, "presence.announce"):
+        return
+    try:
+        entries = awareness.decode(update, current_app.config["SYNTHESE_MAX_AWARENESS_BYTES"])
+        relay = rt.presence.apply(request.namespace, request.sid, entries)
+    except awareness.InvalidAwareness as exc:
+        log.info("refused an awareness update from %s: %s", request.sid, exc)
+        return
+    if relay:
+        emit("awareness-update", awareness.encode(relay), broadcast=True, include_self=False)
+
+
+@socketio.on("synthese:saved-state", namespace="*")
+def on_saved_state(_=None):
+    """The state vector of what is durably stored, so a client can tell it is saved."""
+    conn = state().connections.get(request.sid)
+    if conn is None:
+        return None
+    sheet = state().store.sheet(conn.atelier_id)
+    with sheet.lock:
+        return sheet.doc.get_state()
+
+
+@socketio.on("disconnect", namespace="*")
+def on_disconnect(reason=None):
+    rt = state()
+    conn = rt.connections.pop(request.sid, None)
+    if conn is None:
+        return
+    removals = rt.presence.leave(request.namespace, request.sid)
+    if removals:
+        socketio.emit("awareness-update", awareness.encode(removals), namespace=request.namespace)
+    if rt.room_size(conn.atelier_id) == 0:
+        rt.store.forget(conn.atelier_id)
+
+
+def _accept_update(sid: str, data) -> None:
+    """Validate a document update from a socket and queue it for commit."""
+    rt = state()
+    conn = rt.connections.get(sid)
+    if conn is None:
+        return
+    if not access.can(conn.role, "sheet.write"):
+        log.info("refused an update from read-only %s", sid)
+        return
+    try:
+        data = check_update(data, current_app.config["SYNTHESE_MAX_UPDATE_BYTES"])
+    except InvalidUpdate as exc:
+        log.info("refused an update from %s: %s", sid, exc)
+        return
+    if data == EMPTY_UPDATE:
+        return
+    rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid))
+
+
+# -- commit, then relay --------------------------------------------------------
+
+
+class UpdatePipeline:
+    """Commits queued updates in groups, then relays each room's share.
+
+    One background task per process: while it commits a batch, new updates
+    queue up and go into the next transaction (group commit), so a busy
+    forum costs few commits and nobody sees an update before it is durable.
+    """
+
+    MAX_QUEUE = 20_000
+    MAX_BATCH = 1_000
+
+    def __init__(self, rt: Realtime):
+        self.rt = rt
+        self.queue: queue.Queue[Pending] = queue.Queue(self.MAX_QUEUE)
+        self._task = None
+        self._compacting: set[int] = set()
+
+    def submit(self, item: Pending) -> bool:
+        if self._task is None:
+            self._task = socketio.start_background_task(self._run)
+        try:
+            self.queue.put_nowait(item)
+            return True
+        except queue.Full:
+            # The client keeps the edit; it is pulled again at its next sync.
+            log.error("update queue full, refusing an update for atelier %s", item.atelier_id)
+            return False
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            with self.rt.app.app_context():
+                for appended in self._commit(batch):
+                    self._relay(appended.atelier_id, appended.items)
+                    if appended.backlog >= self.rt.store.compact_after:
+                        self._compact_soon(appended.atelier_id)
+
+    def _commit(self, batch: list[Pending]) -> list:
+        """Append the batch, retrying while the database is unavailable."""
+        delay = 0.05
+        while True:
+            try:
+                return self.rt.store.append(batch)
+            except Exception:
+                log.exception("could not store %d update(s); retrying in %.2fs", len(batch), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _relay(self, atelier_id: int, items: list[Pending]) -> None:
+        ns = namespace_for(atelier_id)
+        senders = {item.sid for item in items}
+        # One message per room and batch: coalescing keeps fan-out cheap when many write.
+        data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
+        skip = senders.pop() if len(senders) == 1 else None
+        socketio.emit("sync-update", data, namespace=ns, skip_sid=skip)
+
+    def _compact_soon(self, atelier_id: int) -> None:
+        if atelier_id in self._compacting:
+            return
+        self._compacting.add(atelier_id)
+        socketio.start_background_task(self._compact, atelier_id)
+
+    def _compact(self, atelier_id: int) -> None:
+        try:
+            with self.rt.app.app_context():
+                folded = self.rt.store.compact(atelier_id)
+                log.info("compacted %d update(s) of atelier %s", folded, atelier_id)
+        except Exception:
+            log.exception("compaction of atelier %s failed", atelier_id)
+        finally:
+            self._compacting.discard(atelier_id)

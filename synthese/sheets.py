@@ -1,0 +1,53 @@
+"""The sheet: its sections and how to read them out of a Yjs document."""
+from dataclasses import dataclass
+
+from pycrdt import Doc, Text
+
+
+@dataclass(frozen=True)
+class Section:
+    #: Name of the top-level Y.Text in the document (contract section 3).
+    key: str
+    title_fr: str
+    title_en: str
+
+    def title(self, lang: str = "fr") -> str:
+        return self.title_en if lang == "en" else self.title_fr
+
+
+#: The sheet, in display and export order. Adding a section means adding it here.
+SECTIONS: tuple[Section, ...] = (
+    Section("question", "Question", "Question"),
+    Section("synthese", "Synthèse", "Synthesis"),
+    Section("porteur", "Porteur", "Host"),
+    Section("participants", "Participants", "Participants"),
+    Section("discussion", "Éléments importants de la discussion", "Key points of the discussion"),
+)
+SECTION_KEYS = tuple(s.key for s in SECTIONS)
+
+
+def read_fields(doc: Doc) -> dict[str, str]:
+    """Each section's text as a plain string."""
+    return {key: _text(doc, key) for key in SECTION_KEYS}
+
+
+def fields_from_update(update: bytes) -> dict[str, str]:
+    """Each section's text in the document that a full Yjs update encodes."""
+    doc = Doc()
+    if update:
+        doc.apply_update(update)
+    return read_fields(doc)
+
+
+def participant_names(text: str) -> list[str]:
+    """The Participants section holds one person per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _text(doc: Doc, key: str) -> str:
+    try:
+        return str(doc.get(key, type=Text))
+    except Exception:
+        # A client could have written another shared type under this name;
+        # such content is not part of the sheet.
+        return ""

@@ -1,0 +1,35 @@
+"""Secret tokens: generated unguessable, stored only as a hash."""
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Credential
+
+
+def new_token() -> str:
+    """A fresh 256-bit URL-safe token."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(**fields) -> tuple[Credential, str]:
+    """Create a credential (role, event, ...) and return it with its token."""
+    token = new_token()
+    credential = Credential(token_hash=hash_token(token), **fields)
+    db.session.add(credential)
+    return credential, token
+
+
+def find(token: object) -> Credential | None:
+    """The credential a presented token belongs to, if any."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    # Looking up the hash leaks at most timing about the hash, never the token.
+    return db.session.execute(
+        select(Credential).where(Credential.token_hash == hash_token(token))
+    ).scalar_one_or_none()
