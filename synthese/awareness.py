@@ -24,7 +24,7 @@ class Entry:
         return self.state == "null"
 
 
-def _read_varuint(data: bytes, pos: int) -> tuple[int, int]:
+def read_varuint(data: bytes, pos: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
         if pos >= len(data):
@@ -55,14 +55,14 @@ def decode(data: object, max_bytes: int) -> list[Entry]:
     data = bytes(data)
     if len(data) > max_bytes:
         raise InvalidAwareness(f"larger than {max_bytes} bytes")
-    count, pos = _read_varuint(data, 0)
+    count, pos = read_varuint(data, 0)
     if count > 64:
         raise InvalidAwareness("too many clients in one update")
     entries = []
     for _ in range(count):
-        client_id, pos = _read_varuint(data, pos)
-        clock, pos = _read_varuint(data, pos)
-        length, pos = _read_varuint(data, pos)
+        client_id, pos = read_varuint(data, pos)
+        clock, pos = read_varuint(data, pos)
+        length, pos = read_varuint(data, pos)
         if pos + length > len(data):
             raise InvalidAwareness("truncated")
         try:

@@ -56,7 +56,9 @@ def serve_app(app, host: str, port: int) -> int:
     if saved:
         for label, url in demo.links(saved, f"http://{shown}:{port}").items():
             print(f"  demo {label}: {url}", flush=True)
-    socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
+    # Threading mode runs on Werkzeug's server: kept only to compare in bench/.
+    socketio.run(app, host=host, port=port, log_output=False, use_reloader=False,
+                 allow_unsafe_werkzeug=True)
     return 0
 
 

@@ -1,0 +1,167 @@
+"""Fixtures: an app on a fresh migrated database, a live server, factories."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNTHESE = str(ROOT / ".venv" / "bin" / "synthese") if (ROOT / ".venv/bin/synthese").exists() else "synthese"
+
+#: Services that must be present (CI): a missing one fails instead of skipping.
+REQUIRED = {s.strip() for s in os.environ.get("SYNTHESE_TEST_REQUIRE", "").split(",") if s.strip()}
+
+
+def need(service: str, available: bool, why: str) -> None:
+    """Skip a test whose service is missing, or fail if CI requires it."""
+    if available:
+        return
+    if service in REQUIRED:
+        pytest.fail(f"{service} is required (SYNTHESE_TEST_REQUIRE) but {why}")
+    pytest.skip(f"{service} not available: {why}")
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- in-process app ------------------------------------------------------------
+
+
+@pytest.fixture
+def app(tmp_path):
+    from flask_migrate import upgrade
+
+    from synthese import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+            "SECRET_KEY": "test-secret",
+            "SYNTHESE_DEMO": False,
+            "SERVER_NAME": "synthese.test",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# -- live server ---------------------------------------------------------------
+
+
+class LiveServer:
+    """``synthese serve`` in a process of its own, on a database of its own."""
+
+    def __init__(self, workdir: Path, async_mode: str = "gevent", env: dict | None = None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.async_mode = async_mode
+        self.env = {
+            **os.environ,
+            "SYNTHESE_DATABASE_URL": f"sqlite:///{workdir / 'live.db'}",
+            "SYNTHESE_SECRET_KEY": "live-test-secret",
+            **(env or {}),
+        }
+        self.proc = None
+
+    def start(self) -> "LiveServer":
+        log = open(self.workdir / f"server-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [SYNTHESE, "serve", "--port", str(self.port), "--no-demo", "--async-mode", self.async_mode],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log()}")
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log()}")
+
+    def log(self) -> str:
+        return (self.workdir / f"server-{self.port}.log").read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or clean up anything."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    # API helpers, through the real HTTP API.
+
+    def post(self, path, json, token=None, expect=201):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = requests.post(self.base_url + path, json=json, headers=headers, timeout=10)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def get(self, path, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(self.base_url + path, headers=headers, timeout=10)
+
+    def new_atelier(self, title="Emergence", **extra) -> dict:
+        """An event with one atelier; returns ids and every token."""
+        event = self.post("/api/events", {"title": "Forum de l'innovation publique"})
+        atelier = self.post(
+            f"/api/events/{event['slug']}/ateliers",
+            {"title": title, "session": "Session 1", "number": 2, **extra},
+            token=event["organiser_token"],
+        )
+        participant = self.post(
+            f"/api/events/{event['slug']}/participants",
+            {"join_code": event["join_code"], "name": "Anna Szeremeta"},
+        )
+        return {
+            "slug": event["slug"],
+            "join_code": event["join_code"],
+            "organiser": event["organiser_token"],
+            "id": atelier["id"],
+            "porteur": atelier["porteur_token"],
+            "participant": participant["token"],
+        }
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("live")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_live(tmp_path):
+    """A server of this test's own (for tests that kill or restart it)."""
+    server = LiveServer(tmp_path)
+    yield server
+    server.stop()

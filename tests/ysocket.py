@@ -1,0 +1,176 @@
+"""A y-socket.io client in Python (pycrdt + python-socketio) for live tests.
+
+It speaks the protocol the way the stock npm client does: sync step 1 both
+ways on connect, every local transaction sent as ``sync-update``, awareness
+as y-protocols messages.
+"""
+import functools
+import threading
+import time
+
+import engineio
+import socketio
+from pycrdt import Doc, Text
+
+from synthese.awareness import Entry, decode, encode, read_varuint
+from synthese.sheets import SECTION_KEYS
+
+
+class _InOrderEngineIO(engineio.Client):
+    """python-socketio's client handles each message in a thread of its own,
+    which can separate a binary packet from its attachment under load;
+    handle messages in arrival order instead (our handlers never block)."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+    def disconnect(self, *args, **kwargs):
+        # websocket-client's close() waits up to 3 s for the close frame that
+        # our own read loop consumes: do not wait for it.
+        ws = getattr(self, "ws", None)
+        if ws is not None:
+            ws.close = functools.partial(ws.close, timeout=0.05)
+        return super().disconnect(*args, **kwargs)
+
+
+class _Client(socketio.Client):
+    def _engineio_client_class(self):
+        return _InOrderEngineIO
+
+
+class YClient:
+    def __init__(self, base_url: str, atelier_id: int, token: str | None = None, name: str = "client"):
+        self.base_url = base_url
+        self.namespace = f"/yjs|atelier-{atelier_id}"
+        self.token = token
+        self.name = name
+        self.doc = Doc()
+        self.texts = {key: self.doc.get(key, type=Text) for key in SECTION_KEYS}
+        self.lock = threading.RLock()
+        self._remote = False
+        self.presence: dict[int, str] = {}
+        self.received_updates = 0
+        self.sio = None
+        self.doc.observe(self._on_local_transaction)
+
+    # -- connection --------------------------------------------------------
+
+    def connect(self, timeout: float = 5) -> "YClient":
+        self.sio = _Client(reconnection=False)
+        ns = self.namespace
+        self.sio.on("sync-step-1", self._answer_step_1, namespace=ns)
+        self.sio.on("sync-update", self._apply_remote, namespace=ns)
+        self.sio.on("awareness-update", self._on_awareness, namespace=ns)
+        auth = {"token": self.token} if self.token else None
+        self.sio.connect(self.base_url, namespaces=[ns], transports=["websocket"], auth=auth,
+                         wait_timeout=timeout)
+        with self.lock:
+            sv = self.doc.get_state()
+        diff = self.sio.call("sync-step-1", sv, namespace=ns, timeout=timeout)
+        self._apply_remote(diff)
+        return self
+
+    def disconnect(self) -> None:
+        if self.sio is not None:
+            self.sio.disconnect()
+            self.sio = None
+
+    @property
+    def connected(self) -> bool:
+        return self.sio is not None and self.sio.connected
+
+    # -- document ----------------------------------------------------------
+
+    def text(self, key: str = "synthese") -> str:
+        with self.lock:
+            return str(self.texts[key])
+
+    def append(self, key: str, text: str) -> None:
+        with self.lock:
+            self.texts[key] += text
+
+    def insert(self, key: str, index: int, text: str) -> None:
+        """Insert at a UTF-8 byte index of pycrdt (see NOTES: ASCII keeps it simple)."""
+        with self.lock:
+            self.texts[key].insert(index, text)
+
+    def fields(self) -> dict[str, str]:
+        with self.lock:
+            return {key: str(text) for key, text in self.texts.items()}
+
+    def saved_state(self, timeout: float = 5) -> bytes:
+        return self.sio.call("synthese:saved-state", None, namespace=self.namespace, timeout=timeout)
+
+    def wait_saved(self, timeout: float = 10) -> None:
+        """Wait until the server reports storing all of this client's state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = _decode_sv(self.saved_state())
+            with self.lock:
+                local = _decode_sv(self.doc.get_state())
+            if all(server.get(c, 0) >= k for c, k in local.items()):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name}: server never stored our state")
+
+    def send_raw(self, event: str, data) -> None:
+        self.sio.emit(event, data, namespace=self.namespace)
+
+    def _on_local_transaction(self, event) -> None:
+        if self._remote:
+            return
+        if self.connected:
+            try:
+                self.sio.emit("sync-update", event.update, namespace=self.namespace)
+            except socketio.exceptions.BadNamespaceError:
+                pass  # offline: sent with the next sync step
+
+    def _answer_step_1(self, state_vector):
+        with self.lock:
+            return self.doc.get_update(bytes(state_vector))
+
+    def _apply_remote(self, update) -> None:
+        if not update:
+            return
+        with self.lock:
+            self._remote = True
+            try:
+                self.doc.apply_update(bytes(update))
+            finally:
+                self._remote = False
+            self.received_updates += 1
+
+    # -- awareness ---------------------------------------------------------
+
+    def announce(self, client_id: int, clock: int, state: str) -> None:
+        self.send_raw("awareness-update", encode([Entry(client_id, clock, state)]))
+
+    def _on_awareness(self, data) -> None:
+        for entry in decode(bytes(data), 1 << 20):
+            with self.lock:
+                if entry.gone:
+                    self.presence.pop(entry.client_id, None)
+                else:
+                    self.presence[entry.client_id] = entry.state
+
+
+def _decode_sv(sv: bytes) -> dict[int, int]:
+    """Decode a Yjs state vector: varuint count, then (client, clock) pairs."""
+    count, pos = read_varuint(sv, 0)
+    out = {}
+    for _ in range(count):
+        client, pos = read_varuint(sv, pos)
+        clock, pos = read_varuint(sv, pos)
+        out[client] = clock
+    return out
+
+
+def wait_until(predicate, timeout: float = 10, interval: float = 0.05, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
