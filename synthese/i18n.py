@@ -3,7 +3,7 @@
 Source strings are the French text; ``EN`` gives their English. The language
 comes from ``?lang=``, then a remembered cookie, then the browser's preference.
 """
-from flask import g, request
+from flask import request
 
 LANGS = ("fr", "en")
 
@@ -48,10 +48,8 @@ EN = {
 
 
 def current_lang() -> str:
-    if "lang" not in g:
-        asked = request.args.get("lang") or request.cookies.get("lang")
-        g.lang = asked if asked in LANGS else (request.accept_languages.best_match(LANGS) or "fr")
-    return g.lang
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    return asked if asked in LANGS else (request.accept_languages.best_match(LANGS) or "fr")
 
 
 def gettext(text: str) -> str:

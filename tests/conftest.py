@@ -165,3 +165,43 @@ def fresh_live(tmp_path):
     server = LiveServer(tmp_path)
     yield server
     server.stop()
+
+
+# -- factories -------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_event(app):
+    """Create an event (with its organiser token) through the domain."""
+    from synthese import events
+
+    def make(title="Forum de l'innovation publique", **kw):
+        return events.create_event(title, **kw)
+
+    return make
+
+
+@pytest.fixture
+def make_atelier(make_event):
+    """Create an atelier in a new (or given) event; returns (atelier, porteur token, organiser token)."""
+    from synthese import events
+
+    def make(event=None, title="Données ouvertes et services publics", session="Session 2", **kw):
+        organiser = None
+        if event is None:
+            created = make_event()
+            event, organiser = created.obj, created.token
+        made = events.create_atelier(event, title, session=session, **kw)
+        return made.obj, made.token, organiser
+
+    return make
+
+
+def sheet_update(**texts) -> bytes:
+    """A Yjs update writing the given sections, as a browser would send it."""
+    from pycrdt import Doc, Text
+
+    doc = Doc()
+    for key, value in texts.items():
+        doc.get(key, type=Text).insert(0, value)
+    return doc.get_update()

@@ -1,0 +1,139 @@
+"""The JSON API (contract section 2), in process, on a real database."""
+import pytest
+
+HOSTILE = '<script>alert("x")</script> [clic](javascript:alert(1)) \u202e\u200b 😀'
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def event(client):
+    response = client.post("/api/events", json={"title": "Forum de l'innovation publique", "place": "Lyon",
+                                                "sessions": [{"label": "Session 1", "time": "10h"}]})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.fixture
+def atelier(client, event):
+    response = client.post(f"/api/events/{event['slug']}/ateliers",
+                           json={"title": "Emergence", "session": "Session 1", "number": 2,
+                                 "porteur": "Sophie Largeau, Ville de Paris"},
+                           headers=bearer(event["organiser_token"]))
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.fixture
+def participant(client, event):
+    response = client.post(f"/api/events/{event['slug']}/participants",
+                           json={"join_code": event["join_code"], "name": "Cécile Joly"})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+
+
+def test_create_event(event):
+    assert set(event) >= {"slug", "join_code", "organiser_token", "organiser_url", "join_url"}
+    assert event["organiser_url"].endswith("/t/" + event["organiser_token"])
+    assert event["join_url"].startswith("http://synthese.test/join/")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"title": ""}, {"title": "x" * 201}, {"title": "Forum", "colour": "red"},
+     {"title": "Forum", "starts_on": "demain"}, {"title": "Forum", "sessions": [{"time": "10h"}]}],
+)
+def test_create_event_refuses_bad_input(client, body):
+    assert_error(client.post("/api/events", json=body), 422, "invalid")
+
+
+def test_create_event_refuses_non_json(client):
+    response = client.post("/api/events", data="title=Forum", content_type="application/x-www-form-urlencoded")
+    assert response.status_code in (415, 422)
+    assert "error" in response.json
+
+
+def test_event_creation_can_require_a_key(app, client):
+    app.config["SYNTHESE_EVENT_CREATION"] = "cle-de-creation"
+    assert_error(client.post("/api/events", json={"title": "Forum"}), 403, "forbidden")
+    assert_error(client.post("/api/events", json={"title": "Forum"}, headers=bearer("mauvaise")), 403, "forbidden")
+    assert client.post("/api/events", json={"title": "Forum"}, headers=bearer("cle-de-creation")).status_code == 201
+
+
+def test_create_atelier(atelier):
+    assert atelier["number"] == 2 and atelier["session"] == "Session 1"
+    assert atelier["porteur_url"].endswith("/t/" + atelier["porteur_token"])
+    assert atelier["url"].endswith(f"/ateliers/{atelier['id']}")
+
+
+def test_only_the_organiser_creates_ateliers(client, event, atelier, participant):
+    url = f"/api/events/{event['slug']}/ateliers"
+    body = {"title": "Autre"}
+    assert_error(client.post(url, json=body), 403, "forbidden")
+    assert_error(client.post(url, json=body, headers=bearer("x" * 43)), 401, "unauthorized")
+    assert_error(client.post(url, json=body, headers={"Authorization": "Basic abc"}), 401, "unauthorized")
+    assert_error(client.post(url, json=body, headers=bearer(participant["token"])), 403, "forbidden")
+    assert_error(client.post(url, json=body, headers=bearer(atelier["porteur_token"])), 403, "forbidden")
+    other = client.post("/api/events", json={"title": "Autre forum"}).json
+    assert_error(client.post(url, json=body, headers=bearer(other["organiser_token"])), 403, "forbidden")
+    assert_error(client.post("/api/events/nope/ateliers", json=body, headers=bearer(event["organiser_token"])),
+                 404, "not_found")
+
+
+def test_join(client, event, participant):
+    assert participant["name"] == "Cécile Joly"
+    assert participant["url"].endswith("/t/" + participant["token"])
+    url = f"/api/events/{event['slug']}/participants"
+    assert_error(client.post(url, json={"join_code": "ZZZZZZ", "name": "Anna"}), 403, "bad_code")
+    assert_error(client.post(url, json={"join_code": event["join_code"]}), 422, "invalid")
+
+
+def test_members_read_the_live_sheet(client, atelier, participant):
+    response = client.get(f"/api/ateliers/{atelier['id']}", headers=bearer(participant["token"]))
+    assert response.status_code == 200
+    sheet = response.json
+    assert sheet["title"] == "Atelier 2 - Emergence - Session 1"
+    assert sheet["status"] == "writing"
+    assert sheet["fields"] == {"question": "", "synthese": "", "porteur": "Sophie Largeau, Ville de Paris",
+                               "participants": "", "discussion": ""}
+    md = client.get(f"/api/ateliers/{atelier['id']}/sheet.md", headers=bearer(atelier["porteur_token"]))
+    assert md.mimetype == "text/markdown"
+    assert md.get_data(as_text=True).startswith("# Atelier 2 - Emergence - Session 1\n\n## Question\n")
+
+
+def test_others_cannot_read_an_unpublished_sheet(client, atelier):
+    other = client.post("/api/events", json={"title": "Autre forum"}).json
+    for headers in ({}, bearer(other["organiser_token"])):
+        assert_error(client.get(f"/api/ateliers/{atelier['id']}", headers=headers), 404, "not_found")
+        assert_error(client.get(f"/api/ateliers/{atelier['id']}/sheet.md", headers=headers), 404, "not_found")
+    assert_error(client.get("/api/ateliers/999999"), 404, "not_found")
+
+
+def test_hostile_text_is_stored_and_returned_verbatim(client):
+    event = client.post("/api/events", json={"title": HOSTILE}).json
+    atelier = client.post(f"/api/events/{event['slug']}/ateliers", json={"title": HOSTILE, "porteur": HOSTILE},
+                          headers=bearer(event["organiser_token"])).json
+    sheet = client.get(f"/api/ateliers/{atelier['id']}", headers=bearer(event["organiser_token"])).json
+    assert sheet["theme"] == HOSTILE
+    assert sheet["fields"]["porteur"] == HOSTILE
+
+
+def test_unknown_api_paths_answer_json(client):
+    assert_error(client.get("/api/nope"), 404, "not_found")
+    assert_error(client.delete("/api/events"), 405, "method_not_allowed")
+
+
+def test_openapi_document_describes_the_api(client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/events", "/api/events/{slug}/ateliers", "/api/events/{slug}/participants",
+            "/api/ateliers/{atelier_id}", "/api/ateliers/{atelier_id}/sheet.md"} <= set(spec["paths"])

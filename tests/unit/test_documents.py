@@ -1,0 +1,132 @@
+"""The document store: durable append, gap-free log, catch-up, compaction."""
+import pytest
+from pycrdt import Doc, Text
+from sqlalchemy import func, select
+
+from synthese.documents import DocumentStore, InvalidUpdate, Pending, check_update
+from synthese.extensions import db
+from synthese.models import SheetDocument, SheetUpdate
+from synthese.sheets import fields_from_update
+from tests.conftest import sheet_update
+
+
+class Writer:
+    """A client document producing incremental updates."""
+
+    def __init__(self):
+        self.doc = Doc()
+        self.text = self.doc.get("synthese", type=Text)
+
+    def type(self, chars: str) -> list[bytes]:
+        updates = []
+        for ch in chars:
+            sv = self.doc.get_state()
+            self.text += ch
+            updates.append(self.doc.get_update(sv))
+        return updates
+
+
+def test_append_gives_gap_free_sequence_numbers(make_atelier):
+    atelier, _, _ = make_atelier()
+    store = DocumentStore()
+    writer = Writer()
+    first = store.append([Pending(atelier.id, u) for u in writer.type("abc")])
+    second = store.append([Pending(atelier.id, u) for u in writer.type("de")])
+    assert [a.first_seq for a in first + second] == [1, 4]
+    seqs = db.session.execute(select(SheetUpdate.seq).order_by(SheetUpdate.seq)).scalars().all()
+    assert seqs == [1, 2, 3, 4, 5]
+    assert fields_from_update(store.state(atelier.id))["synthese"] == "abcde"
+
+
+def test_one_batch_spans_several_sheets(make_atelier):
+    one, _, _ = make_atelier()
+    two, _, _ = make_atelier(event=one.event, title="Commande publique")
+    store = DocumentStore()
+    appended = store.append(
+        [Pending(one.id, sheet_update(question="Q1")), Pending(two.id, sheet_update(question="Q2"))]
+    )
+    assert {a.atelier_id for a in appended} == {one.id, two.id}
+    assert store.fields(one.id)["question"] == "Q1"
+    assert store.fields(two.id)["question"] == "Q2"
+
+
+def test_cache_catches_up_with_what_another_process_appended(make_atelier):
+    atelier, _, _ = make_atelier()
+    mine, theirs = DocumentStore(), DocumentStore()
+    writer = Writer()
+    cached = mine.sheet(atelier.id)
+    theirs.append([Pending(atelier.id, u) for u in writer.type("hello")])
+    assert str(cached.doc.get("synthese", type=Text)) == ""
+    assert str(mine.sheet(atelier.id).doc.get("synthese", type=Text)) == "hello"
+
+
+def test_compaction_folds_the_log_and_keeps_the_text(make_atelier):
+    atelier, _, _ = make_atelier()
+    store = DocumentStore()
+    writer = Writer()
+    store.append([Pending(atelier.id, u) for u in writer.type("Synthèse 😀 partagée")])
+    folded = store.compact(atelier.id)
+    assert folded == len("Synthèse 😀 partagée")
+    assert db.session.execute(select(func.count()).select_from(SheetUpdate)).scalar() == 0
+    head = db.session.get(SheetDocument, atelier.id)
+    assert (head.snapshot_seq, head.head_seq) == (folded, folded)
+    assert store.fields(atelier.id)["synthese"] == "Synthèse 😀 partagée"
+
+
+def test_compaction_keeps_updates_appended_after_it_read(make_atelier):
+    """Another process appends while compaction runs: nothing of it is removed."""
+    atelier, _, _ = make_atelier()
+    store, other = DocumentStore(), DocumentStore()
+    writer = Writer()
+    store.append([Pending(atelier.id, u) for u in writer.type("abc")])
+    original_refresh = store.refresh
+
+    def refresh_then_someone_appends(sheet):
+        original_refresh(sheet)
+        other.append([Pending(atelier.id, u) for u in writer.type("XYZ")])
+
+    store.refresh = refresh_then_someone_appends
+    assert store.compact(atelier.id) == 3
+    store.refresh = original_refresh
+    remaining = db.session.execute(select(SheetUpdate.seq).order_by(SheetUpdate.seq)).scalars().all()
+    assert remaining == [4, 5, 6]
+    assert store.fields(atelier.id)["synthese"] == "abcXYZ"
+
+
+def test_cache_behind_a_compaction_reloads_from_the_snapshot(make_atelier):
+    atelier, _, _ = make_atelier()
+    mine, theirs = DocumentStore(), DocumentStore()
+    writer = Writer()
+    cached = mine.sheet(atelier.id)
+    theirs.append([Pending(atelier.id, u) for u in writer.type("abcdef")])
+    theirs.compact(atelier.id)
+    theirs.append([Pending(atelier.id, u) for u in writer.type("gh")])
+    mine.refresh(cached)
+    assert str(cached.doc.get("synthese", type=Text)) == "abcdefgh"
+    assert cached.seq == 8
+
+
+def test_updates_for_a_deleted_atelier_are_dropped(make_atelier):
+    atelier, _, _ = make_atelier()
+    keep, _, _ = make_atelier(event=atelier.event, title="Autre")
+    gone_id = atelier.id
+    db.session.delete(atelier)
+    db.session.commit()
+    appended = DocumentStore().append([Pending(gone_id, sheet_update(question="x")), Pending(keep.id, sheet_update(question="y"))])
+    assert [a.atelier_id for a in appended] == [keep.id]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x01", b"\xff" * 50, sheet_update(synthese="coupé en deux")[:-4], "text", None, 42],
+)
+def test_check_update_refuses_what_is_not_a_yjs_update(data):
+    with pytest.raises(InvalidUpdate):
+        check_update(data, 1024)
+
+
+def test_check_update_refuses_oversized_updates():
+    update = sheet_update(synthese="x" * 2000)
+    with pytest.raises(InvalidUpdate, match="larger"):
+        check_update(update, 1024)
+    assert check_update(update, 4096) == update

@@ -1,0 +1,102 @@
+"""HTML pages: sign-in links, joining, the sheet page, escaping, headers."""
+import json
+import re
+
+from synthese import events
+
+
+def csrf(client, path="/join"):
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
+
+
+def test_sign_in_link_opens_the_porteurs_sheet(client, make_atelier):
+    atelier, porteur_token, _ = make_atelier(porteur="Karim Benali")
+    response = client.get(f"/t/{porteur_token}")
+    assert response.status_code == 302 and response.location.endswith(f"/ateliers/{atelier.id}")
+    page = client.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
+    config = json.loads(re.search(r'<script type="application/json" id="sheet-config">(.*?)</script>', page, re.S)[1])
+    assert config["canWrite"] is True
+    assert config["user"]["name"] == "Karim Benali"
+    assert [s["title"] for s in config["sections"]] == [
+        "Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"]
+    assert 'role="status"' in page
+
+
+def test_organiser_link_opens_the_event(client, make_event):
+    created = make_event()
+    response = client.get(f"/t/{created.token}")
+    assert response.location.endswith(f"/events/{created.obj.slug}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert events.format_code(created.obj.join_code) in page
+
+
+def test_bad_sign_in_link(client):
+    response = client.get("/t/" + "x" * 43)
+    assert response.status_code == 404
+    assert "Ce lien n&#39;est pas valide." in response.get_data(as_text=True)
+
+
+def test_join_form_signs_in_and_goes_where_asked(client, make_atelier):
+    atelier, _, _ = make_atelier()
+    code = atelier.event.join_code
+    anonymous = client.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
+    assert 'name="code"' in anonymous  # non-members get the join form
+    response = client.post("/join", data={"csrf": csrf(client), "code": code.lower(), "name": "Anna",
+                                          "next": f"/ateliers/{atelier.id}"})
+    assert response.status_code == 302 and response.location.endswith(f"/ateliers/{atelier.id}")
+    assert "sheet-config" in client.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
+
+
+def test_join_refuses_open_redirects(client, make_event):
+    event = make_event().obj
+    response = client.post("/join", data={"csrf": csrf(client), "code": event.join_code, "name": "Anna",
+                                          "next": "//evil.example/ateliers/1"})
+    assert response.location.endswith(f"/events/{event.slug}")
+
+
+def test_join_form_needs_the_csrf_token(client, make_event):
+    event = make_event().obj
+    csrf(client)
+    response = client.post("/join", data={"code": event.join_code, "name": "Anna"})
+    assert response.status_code == 400
+
+
+def test_join_form_reports_a_wrong_code(client):
+    response = client.post("/join", data={"csrf": csrf(client), "code": "ZZZ-ZZZ", "name": "Anna"})
+    assert response.status_code == 422
+    assert "Ce code n&#39;ouvre aucun événement." in response.get_data(as_text=True)
+
+
+def test_user_text_is_escaped(client, make_event):
+    created = make_event('<script>alert("titre")</script>')
+    events.create_atelier(created.obj, '<img src=x onerror=alert(1)>', porteur="</script><script>alert(2)</script>")
+    client.get(f"/t/{created.token}")
+    page = client.get(f"/events/{created.obj.slug}").get_data(as_text=True)
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;titre&#34;)&lt;/script&gt;" in page
+
+
+def test_sheet_config_cannot_break_out_of_its_script_tag(client, make_atelier):
+    atelier, _, _ = make_atelier()
+    joined = events.join(atelier.event, atelier.event.join_code, "</script><script>alert(1)</script>")
+    client.get(f"/t/{joined.token}")
+    page = client.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
+    assert "</script><script>alert(1)" not in page
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_english_on_request(app, client):
+    assert "Join an event" in client.get("/?lang=en").get_data(as_text=True)
+    assert "Join an event" in client.get("/").get_data(as_text=True)  # remembered
+    assert "Rejoindre un événement" in client.get("/?lang=fr").get_data(as_text=True)
+    browser = app.test_client()
+    assert "Join an event" in browser.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "Rejoindre un événement" in app.test_client().get("/").get_data(as_text=True)
