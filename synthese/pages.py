@@ -6,7 +6,7 @@ from . import access, auth, events, tokens
 from .extensions import db
 from .i18n import current_lang, gettext as _
 from .models import Atelier
-from .security import check_csrf
+from .security import check_csrf, csp_nonce
 from .sheets import SECTIONS
 
 bp = Blueprint("pages", __name__)
@@ -100,6 +100,7 @@ def atelier(atelier_id):
         "atelier": found.id,
         "room": f"atelier-{found.id}",
         "canWrite": access.can(role, "sheet.write"),
+        "cspNonce": csp_nonce(),
         "user": {"name": credential.name or role, "color": colour_for(credential.id)},
         "sections": [{"key": s.key, "title": s.title(current_lang())} for s in SECTIONS],
         "messages": {

@@ -42,6 +42,7 @@ for (const section of config.sections) {
         drawSelection(),
         EditorView.lineWrapping,
         EditorState.readOnly.of(!config.canWrite),
+        EditorView.cspNonce.of(config.cspNonce),
         EditorView.contentAttributes.of({
           'aria-labelledby': 'title-' + section.key,
           'aria-multiline': 'true'

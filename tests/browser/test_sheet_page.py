@@ -1,0 +1,129 @@
+"""Two people write the same sheet at the same time, in real browsers."""
+import asyncio
+
+from playwright.async_api import async_playwright, expect
+
+from tests.browser.conftest import LAUNCH, artifact, axe_violations
+
+
+async def open_sheet(browser, url, atelier_id, base_url):
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(url)
+    if not page.url.endswith(f"/ateliers/{atelier_id}"):
+        await page.goto(f"{base_url}/ateliers/{atelier_id}")
+    await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+    return context, page, errors
+
+
+async def editor_text(page, key):
+    """The editor's document (innerText would include remote cursors' name labels)."""
+    return await page.evaluate("key => document.getElementById('editor-' + key).view.state.doc.toString()", key)
+
+
+async def wait_text(page, key, predicate, timeout=10):
+    """Wait until a section's text satisfies ``predicate``; return it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        text = await editor_text(page, key)
+        if predicate(text):
+            return text
+        if loop.time() > deadline:
+            raise AssertionError(f"{key!r} never matched; last text: {text!r}")
+        await asyncio.sleep(0.05)
+
+
+async def type_in(page, section, text):
+    editor = page.get_by_role("textbox", name=section, exact=True)
+    await editor.click()
+    await page.keyboard.press("Control+End")
+    await page.keyboard.type(text, delay=25)
+
+
+def test_two_people_write_the_same_section_at_once(live):
+    room = live.new_atelier(porteur="Sophie Largeau, Ville de Paris")
+    participant = live.post(f"/api/events/{room['slug']}/participants",
+                            {"join_code": room["join_code"], "name": "Cécile Joly"})
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            (ctx_a, sophie, errors_a), (ctx_b, cecile, errors_b) = await asyncio.gather(
+                open_sheet(browser, f"{live.base_url}/t/{room['porteur']}", room["id"], live.base_url),
+                open_sheet(browser, participant["url"], room["id"], live.base_url),
+            )
+            # Every section is a labelled editor.
+            for title in ["Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"]:
+                await expect(sophie.get_by_role("textbox", name=title, exact=True)).to_be_visible()
+            await wait_text(sophie, "porteur", lambda t: t == "Sophie Largeau, Ville de Paris")
+
+            # Both type into Synthèse at the same time.
+            await asyncio.gather(
+                type_in(sophie, "Synthèse", "Proposer une expérimentation sur trois jours. "),
+                type_in(cecile, "Synthèse", "Avec des élus et des citoyens 😀. "),
+            )
+            for page in (sophie, cecile):
+                await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            text_a = await editor_text(sophie, "synthese")
+            await wait_text(cecile, "synthese", lambda t: t == text_a)
+            assert "Proposer une expérimentation sur trois jours." in text_a
+            assert "Avec des élus et des citoyens 😀." in text_a
+            stored = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+            assert stored["synthese"] == text_a
+
+            # Presence: each sees the other, and where they write.
+            await expect(sophie.locator("#present")).to_contain_text("Cécile Joly")
+            await expect(sophie.locator("#present")).to_contain_text("écrit dans Synthèse")
+            await expect(cecile.locator("#present")).to_contain_text("Sophie Largeau, Ville de Paris")
+
+            # "Je participe" adds one's name to the Participants section, once.
+            await cecile.get_by_role("button", name="Je participe").click()
+            await wait_text(sophie, "participants", lambda t: t == "Cécile Joly\n")
+
+            # Offline edits are kept, announced, and merged on reconnect.
+            await ctx_b.set_offline(True)
+            await cecile.evaluate("window.dispatchEvent(new Event('offline'))")
+            await expect(cecile.get_by_role("status")).to_contain_text("Hors ligne", timeout=10_000)
+            await type_in(cecile, "Question", "Comment embarquer les dirigeants ?")
+            await type_in(sophie, "Question", "Question du porteur. ")
+            await ctx_b.set_offline(False)
+            await expect(cecile.get_by_role("status")).to_have_text("Enregistré", timeout=20_000)
+            question = await editor_text(cecile, "question")
+            await wait_text(sophie, "question", lambda t: t == question)
+            assert "Comment embarquer les dirigeants ?" in question and "Question du porteur." in question
+
+            # Leaving removes the presence.
+            await cecile.close()
+            await expect(sophie.locator("#present")).not_to_contain_text("Cécile Joly", timeout=5_000)
+
+            await sophie.screenshot(path=artifact("sheet-page.png"), full_page=True)
+            violations = await axe_violations(sophie)
+            assert violations == []
+            assert errors_a == []
+            # The only error allowed: the connection attempts made while offline.
+            assert [e for e in errors_b if "ERR_INTERNET_DISCONNECTED" not in e] == []
+            await browser.close()
+
+    asyncio.run(scenario())
+
+
+def test_pages_without_accessibility_violations(live):
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            page = await browser.new_page()
+            for path in ["/", f"/join/{room['join_code']}", f"/ateliers/{room['id']}", "/t/invalid-link-0000000000000"]:
+                await page.goto(live.base_url + path)
+                assert await axe_violations(page) == [], path
+            await page.goto(f"{live.base_url}/t/{room['organiser']}")
+            assert await axe_violations(page) == [], "event page"
+            await page.screenshot(path=artifact("event-page.png"), full_page=True)
+            await browser.close()
+
+    asyncio.run(scenario())
