@@ -2,10 +2,8 @@
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
-from . import config
+from . import config, database  # noqa: F401  (database registers the SQLite settings)
 from .extensions import api, db, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +30,8 @@ def create_app(test_config=None) -> Flask:
     from . import api as api_views, errors, i18n, pages, realtime, security
     from .documents import DocumentStore
 
-    app.extensions["synthese.documents"] = DocumentStore(app.config["SYNTHESE_COMPACT_AFTER"])
+    with app.app_context():
+        app.extensions["synthese.documents"] = DocumentStore(db.engine, app.config["SYNTHESE_COMPACT_AFTER"])
 
     api.register_blueprint(api_views.blp)
     app.register_blueprint(pages.bp)
@@ -45,17 +44,3 @@ def create_app(test_config=None) -> Flask:
 
     cli.init_app(app)
     return app
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    """WAL lets readers run beside the writer; FULL makes each commit durable."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()

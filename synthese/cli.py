@@ -45,12 +45,13 @@ def main(argv=None) -> int:
 def serve_app(app, host: str, port: int) -> int:
     from flask_migrate import upgrade
 
-    from . import demo
+    from . import demo, gc_policy
     from .extensions import socketio
 
     with app.app_context():
         upgrade()
         saved = demo.ensure_demo() if app.config["SYNTHESE_DEMO"] else None
+    gc_policy.apply(socketio.start_background_task)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Synthèse on http://{shown}:{port}/", flush=True)
     if saved:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from pycrdt import Doc
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 
+from .database import RawConnection
 from .extensions import db
 from .models import SheetDocument, SheetUpdate, utcnow
 from .sheets import fields_from_update
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 EMPTY_UPDATE = b"\x00\x00"
 
@@ -87,10 +88,12 @@ class Sheet:
 class DocumentStore:
     """Loads, appends to and compacts sheet documents; caches them per process."""
 
-    def __init__(self, compact_after: int = 500):
+    def __init__(self, engine, compact_after: int = 500):
         self.compact_after = compact_after
         self._sheets: dict[int, Sheet] = {}
         self._lock = threading.Lock()
+        self._log = RawConnection(engine, autocheckpoint=False)
+        self._compactor = RawConnection(engine)
 
     # -- reading -----------------------------------------------------------
 
@@ -180,56 +183,54 @@ class DocumentStore:
         return fields_from_update(self.state(atelier_id))
 
     # -- writing -----------------------------------------------------------
+    #
+    # Appending and compacting may run in a native thread (see
+    # realtime.run_blocking), so they use DB-API connections of their own
+    # and plain SQL on the tables of models.SheetDocument / SheetUpdate.
 
     def append(self, batch: list[Pending]) -> list[Appended]:
         """Durably append a batch of updates in one transaction.
 
-        Returns what was appended, per sheet, in log order. Raises if
-        nothing could be committed.
+        Returns what was appended, per sheet, in log order; raises if nothing
+        could be committed. One caller at a time. The cache is not touched:
+        call apply_committed() with the result.
         """
         by_atelier: dict[int, list[Pending]] = {}
         for item in batch:
             by_atelier.setdefault(item.atelier_id, []).append(item)
-        now = utcnow()
+        conn, p = self._log, self._log.p
+        now = _timestamp(conn)
         result = []
         try:
+            cursor = conn.begin()
             for atelier_id, items in sorted(by_atelier.items()):
                 # Row lock on the head: concurrent appenders (other processes)
                 # queue here, so sequence numbers follow commit order.
-                head = db.session.execute(
-                    update(SheetDocument)
-                    .where(SheetDocument.atelier_id == atelier_id)
-                    .values(head_seq=SheetDocument.head_seq + len(items), edited_at=now)
-                    .returning(SheetDocument.head_seq, SheetDocument.snapshot_seq)
-                ).one_or_none()
+                cursor.execute(
+                    f"UPDATE sheet_documents SET head_seq = head_seq + {p}, edited_at = {p} "
+                    f"WHERE atelier_id = {p} RETURNING head_seq, snapshot_seq",
+                    (len(items), now, atelier_id),
+                )
+                head = cursor.fetchone()
                 if head is None:
-                    log.warning("dropping %d update(s) for deleted atelier %s", len(items), atelier_id)
+                    logger.warning("dropping %d update(s) for deleted atelier %s", len(items), atelier_id)
                     continue
                 head_seq, snapshot_seq = head
                 first = head_seq - len(items) + 1
-                db.session.execute(
-                    insert(SheetUpdate),
-                    [
-                        {
-                            "atelier_id": atelier_id,
-                            "seq": first + i,
-                            "data": item.data,
-                            "credential_id": item.credential_id,
-                            "created_at": now,
-                        }
-                        for i, item in enumerate(items)
-                    ],
+                cursor.executemany(
+                    "INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at) "
+                    f"VALUES ({p}, {p}, {p}, {p}, {p})",
+                    [(atelier_id, first + i, item.data, item.credential_id, now) for i, item in enumerate(items)],
                 )
                 result.append(Appended(atelier_id, first, items, head_seq - snapshot_seq))
-            db.session.commit()
+            conn.commit()
         except Exception:
-            db.session.rollback()
+            conn.discard()
             raise
-        self._apply_committed(result)
         return result
 
-    def _apply_committed(self, result: list[Appended]) -> None:
-        """Bring cached documents up to date with what was just committed."""
+    def apply_committed(self, result: list[Appended]) -> None:
+        """Bring cached documents up to date with what append() committed."""
         for appended in result:
             with self._lock:
                 sheet = self._sheets.get(appended.atelier_id)
@@ -250,26 +251,63 @@ class DocumentStore:
         new snapshot covers are removed, and the snapshot is only replaced if
         no other compaction went further meanwhile.
         """
-        sheet = Sheet(atelier_id)
-        self.refresh(sheet)
-        old_seq = db.session.execute(
-            select(SheetDocument.snapshot_seq).where(SheetDocument.atelier_id == atelier_id)
-        ).scalar_one()
-        if sheet.seq <= old_seq:
-            db.session.rollback()
-            return 0
-        done = db.session.execute(
-            update(SheetDocument)
-            .where(SheetDocument.atelier_id == atelier_id, SheetDocument.snapshot_seq == old_seq)
-            .values(snapshot=sheet.doc.get_update(), snapshot_seq=sheet.seq)
-        ).rowcount
-        if not done:
-            db.session.rollback()
-            return 0
-        db.session.execute(
-            delete(SheetUpdate).where(
-                SheetUpdate.atelier_id == atelier_id, SheetUpdate.seq <= sheet.seq
+        conn, p = self._compactor, self._compactor.p
+        try:
+            old_seq, doc, seq = self._fold(conn, atelier_id)
+            if seq <= old_seq:
+                return 0
+            cursor = conn.begin()
+            cursor.execute(
+                f"UPDATE sheet_documents SET snapshot = {p}, snapshot_seq = {p} "
+                f"WHERE atelier_id = {p} AND snapshot_seq = {p}",
+                (doc.get_update(), seq, atelier_id, old_seq),
             )
+            if cursor.rowcount != 1:
+                conn.commit()
+                return 0
+            cursor.execute(f"DELETE FROM sheet_updates WHERE atelier_id = {p} AND seq <= {p}", (atelier_id, seq))
+            conn.commit()
+            return seq - old_seq
+        except Exception:
+            conn.discard()
+            raise
+
+    def _fold(self, conn, atelier_id: int) -> tuple[int, Doc, int]:
+        """Read the snapshot and the log after it: (snapshot_seq, folded doc, last seq)."""
+        p = conn.p
+        cursor = conn.get().cursor()
+        cursor.execute(f"SELECT snapshot, snapshot_seq FROM sheet_documents WHERE atelier_id = {p}", (atelier_id,))
+        snapshot, old_seq = cursor.fetchone()
+        cursor.execute(
+            f"SELECT seq, data FROM sheet_updates WHERE atelier_id = {p} AND seq > {p} ORDER BY seq",
+            (atelier_id, old_seq),
         )
-        db.session.commit()
-        return sheet.seq - old_seq
+        rows = cursor.fetchall()
+        if not conn.sqlite:
+            conn.get().rollback()
+        sheet = Sheet(atelier_id, seq=old_seq, loaded=True)
+        if snapshot:
+            sheet.doc.apply_update(bytes(snapshot))
+        # A gap means another compaction ran between the two reads: fold nothing.
+        if not self._apply_rows(sheet, [(seq, bytes(data)) for seq, data in rows]):
+            return old_seq, sheet.doc, old_seq
+        return old_seq, sheet.doc, sheet.seq
+
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database file, without blocking writers.
+
+        The appending connection never checkpoints by itself, so that no
+        commit (and no relay waiting on it) pays for one.
+        """
+        if self._compactor.sqlite:
+            try:
+                self._compactor.get().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:
+                self._compactor.discard()
+                raise
+
+
+def _timestamp(conn):
+    """Now, in the form SQLAlchemy stores DateTime columns for this database."""
+    now = utcnow()
+    return now.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.sqlite else now

@@ -209,6 +209,20 @@ def _accept_update(sid: str, data) -> None:
 # -- commit, then relay --------------------------------------------------------
 
 
+def run_blocking(fn, *args):
+    """Run database work in a native thread, so the event loop keeps serving.
+
+    Under gevent, SQLite and psycopg calls would otherwise stop every
+    greenlet for the duration of a disk sync; in threading mode the caller
+    is already a thread of its own.
+    """
+    if socketio.async_mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
 class UpdatePipeline:
     """Commits queued updates in groups, then relays each room's share.
 
@@ -219,6 +233,7 @@ class UpdatePipeline:
 
     MAX_QUEUE = 20_000
     MAX_BATCH = 1_000
+    CHECKPOINT_EVERY = 2.0
 
     def __init__(self, rt: Realtime):
         self.rt = rt
@@ -229,6 +244,7 @@ class UpdatePipeline:
     def submit(self, item: Pending) -> bool:
         if self._task is None:
             self._task = socketio.start_background_task(self._run)
+            socketio.start_background_task(self._checkpoints)
         try:
             self.queue.put_nowait(item)
             return True
@@ -245,18 +261,20 @@ class UpdatePipeline:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
+            committed = self._commit(batch)
             with self.rt.app.app_context():
-                for appended in self._commit(batch):
-                    self._relay(appended.atelier_id, appended.items)
-                    if appended.backlog >= self.rt.store.compact_after:
-                        self._compact_soon(appended.atelier_id)
+                self.rt.store.apply_committed(committed)
+            for appended in committed:
+                self._relay(appended.atelier_id, appended.items)
+                if appended.backlog >= self.rt.store.compact_after:
+                    self._compact_soon(appended.atelier_id)
 
     def _commit(self, batch: list[Pending]) -> list:
         """Append the batch, retrying while the database is unavailable."""
         delay = 0.05
         while True:
             try:
-                return self.rt.store.append(batch)
+                return run_blocking(self.rt.store.append, batch)
             except Exception:
                 log.exception("could not store %d update(s); retrying in %.2fs", len(batch), delay)
                 time.sleep(delay)
@@ -278,10 +296,18 @@ class UpdatePipeline:
 
     def _compact(self, atelier_id: int) -> None:
         try:
-            with self.rt.app.app_context():
-                folded = self.rt.store.compact(atelier_id)
-                log.info("compacted %d update(s) of atelier %s", folded, atelier_id)
+            folded = run_blocking(self.rt.store.compact, atelier_id)
+            log.info("compacted %d update(s) of atelier %s", folded, atelier_id)
         except Exception:
             log.exception("compaction of atelier %s failed", atelier_id)
         finally:
             self._compacting.discard(atelier_id)
+
+    def _checkpoints(self) -> None:
+        """Keep SQLite's write-ahead log short, outside the commit path."""
+        while True:
+            time.sleep(self.CHECKPOINT_EVERY)
+            try:
+                run_blocking(self.rt.store.checkpoint)
+            except Exception:
+                log.exception("checkpoint failed")

@@ -28,7 +28,7 @@ class Writer:
 
 def test_append_gives_gap_free_sequence_numbers(make_atelier):
     atelier, _, _ = make_atelier()
-    store = DocumentStore()
+    store = DocumentStore(db.engine)
     writer = Writer()
     first = store.append([Pending(atelier.id, u) for u in writer.type("abc")])
     second = store.append([Pending(atelier.id, u) for u in writer.type("de")])
@@ -41,7 +41,7 @@ def test_append_gives_gap_free_sequence_numbers(make_atelier):
 def test_one_batch_spans_several_sheets(make_atelier):
     one, _, _ = make_atelier()
     two, _, _ = make_atelier(event=one.event, title="Commande publique")
-    store = DocumentStore()
+    store = DocumentStore(db.engine)
     appended = store.append(
         [Pending(one.id, sheet_update(question="Q1")), Pending(two.id, sheet_update(question="Q2"))]
     )
@@ -50,9 +50,17 @@ def test_one_batch_spans_several_sheets(make_atelier):
     assert store.fields(two.id)["question"] == "Q2"
 
 
+def test_apply_committed_updates_the_cache_without_reading_back(make_atelier):
+    atelier, _, _ = make_atelier()
+    store = DocumentStore(db.engine)
+    cached = store.sheet(atelier.id)
+    store.apply_committed(store.append([Pending(atelier.id, u) for u in Writer().type("xy")]))
+    assert (str(cached.doc.get("synthese", type=Text)), cached.seq) == ("xy", 2)
+
+
 def test_cache_catches_up_with_what_another_process_appended(make_atelier):
     atelier, _, _ = make_atelier()
-    mine, theirs = DocumentStore(), DocumentStore()
+    mine, theirs = DocumentStore(db.engine), DocumentStore(db.engine)
     writer = Writer()
     cached = mine.sheet(atelier.id)
     theirs.append([Pending(atelier.id, u) for u in writer.type("hello")])
@@ -60,9 +68,31 @@ def test_cache_catches_up_with_what_another_process_appended(make_atelier):
     assert str(mine.sheet(atelier.id).doc.get("synthese", type=Text)) == "hello"
 
 
+def test_compaction_that_lost_a_race_changes_nothing(make_atelier):
+    """Two processes compact at once: the second finds the snapshot moved and backs off."""
+    atelier, _, _ = make_atelier()
+    store, other = DocumentStore(db.engine), DocumentStore(db.engine)
+    writer = Writer()
+    store.append([Pending(atelier.id, u) for u in writer.type("abcd")])
+    original_fold = store._fold
+
+    def fold_while_other_compacts(conn, atelier_id):
+        folded = original_fold(conn, atelier_id)
+        other.append([Pending(atelier.id, u) for u in writer.type("e")])
+        assert other.compact(atelier.id) == 5
+        return folded
+
+    store._fold = fold_while_other_compacts
+    assert store.compact(atelier.id) == 0
+    db.session.expire_all()
+    head = db.session.get(SheetDocument, atelier.id)
+    assert (head.snapshot_seq, head.head_seq) == (5, 5)
+    assert store.fields(atelier.id)["synthese"] == "abcde"
+
+
 def test_compaction_folds_the_log_and_keeps_the_text(make_atelier):
     atelier, _, _ = make_atelier()
-    store = DocumentStore()
+    store = DocumentStore(db.engine)
     writer = Writer()
     store.append([Pending(atelier.id, u) for u in writer.type("Synthèse 😀 partagée")])
     folded = store.compact(atelier.id)
@@ -76,18 +106,18 @@ def test_compaction_folds_the_log_and_keeps_the_text(make_atelier):
 def test_compaction_keeps_updates_appended_after_it_read(make_atelier):
     """Another process appends while compaction runs: nothing of it is removed."""
     atelier, _, _ = make_atelier()
-    store, other = DocumentStore(), DocumentStore()
+    store, other = DocumentStore(db.engine), DocumentStore(db.engine)
     writer = Writer()
     store.append([Pending(atelier.id, u) for u in writer.type("abc")])
-    original_refresh = store.refresh
+    original_fold = store._fold
 
-    def refresh_then_someone_appends(sheet):
-        original_refresh(sheet)
+    def fold_then_someone_appends(conn, atelier_id):
+        folded = original_fold(conn, atelier_id)
         other.append([Pending(atelier.id, u) for u in writer.type("XYZ")])
+        return folded
 
-    store.refresh = refresh_then_someone_appends
+    store._fold = fold_then_someone_appends
     assert store.compact(atelier.id) == 3
-    store.refresh = original_refresh
     remaining = db.session.execute(select(SheetUpdate.seq).order_by(SheetUpdate.seq)).scalars().all()
     assert remaining == [4, 5, 6]
     assert store.fields(atelier.id)["synthese"] == "abcXYZ"
@@ -95,7 +125,7 @@ def test_compaction_keeps_updates_appended_after_it_read(make_atelier):
 
 def test_cache_behind_a_compaction_reloads_from_the_snapshot(make_atelier):
     atelier, _, _ = make_atelier()
-    mine, theirs = DocumentStore(), DocumentStore()
+    mine, theirs = DocumentStore(db.engine), DocumentStore(db.engine)
     writer = Writer()
     cached = mine.sheet(atelier.id)
     theirs.append([Pending(atelier.id, u) for u in writer.type("abcdef")])
@@ -112,7 +142,7 @@ def test_updates_for_a_deleted_atelier_are_dropped(make_atelier):
     gone_id = atelier.id
     db.session.delete(atelier)
     db.session.commit()
-    appended = DocumentStore().append([Pending(gone_id, sheet_update(question="x")), Pending(keep.id, sheet_update(question="y"))])
+    appended = DocumentStore(db.engine).append([Pending(gone_id, sheet_update(question="x")), Pending(keep.id, sheet_update(question="y"))])
     assert [a.atelier_id for a in appended] == [keep.id]
 
 

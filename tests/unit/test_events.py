@@ -4,6 +4,7 @@ import re
 import pytest
 
 from synthese import access, events, tokens
+from synthese.extensions import db
 from synthese.documents import DocumentStore
 from synthese.models import Credential
 
@@ -40,7 +41,7 @@ def test_ateliers_are_numbered_per_session_and_titled_like_sheets(make_atelier):
 
 def test_porteur_name_is_seeded_once_into_the_sheet(make_atelier):
     atelier, token, _ = make_atelier(porteur="Karim Benali, Métropole de Lille")
-    assert DocumentStore().fields(atelier.id)["porteur"] == "Karim Benali, Métropole de Lille"
+    assert DocumentStore(db.engine).fields(atelier.id)["porteur"] == "Karim Benali, Métropole de Lille"
     credential = tokens.find(token)
     assert (credential.role, credential.atelier_id) == (access.PORTEUR, atelier.id)
 

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from synthese import events
+from synthese.extensions import db
 from synthese.documents import DocumentStore, Pending
 from synthese.markdown import event_markdown, sheet_markdown
 from tests.conftest import sheet_update
@@ -36,7 +37,7 @@ def test_event_export_orders_sheets_and_lists_them(make_event):
     event = make_event("Forum 2026", sessions=[{"label": "Session 1"}, {"label": "Session 2"}]).obj
     late = events.create_atelier(event, "Participation", session="Session 2", number=1).obj
     early = events.create_atelier(event, "Emergence", session="Session 1", number=2).obj
-    DocumentStore().append([Pending(early.id, sheet_update(question="Q early")),
+    DocumentStore(db.engine).append([Pending(early.id, sheet_update(question="Q early")),
                             Pending(late.id, sheet_update(question="Q late"))])
     text = event_markdown(event)
     assert text.startswith("# Forum 2026\n\n## Sommaire\n\n- [Atelier 2 - Emergence - Session 1](#atelier-2---emergence---session-1)\n")

@@ -1,0 +1,243 @@
+"""Forum benchmark: 30 ateliers x 12 stock-protocol clients, against Synthèse
+and the reference y-socket.io Node server, alternating, in one run.
+
+Per atelier: 2 writers append a few characters every 400 ms, 9 lean readers,
+1 full stock client that checks that everything arrived. A separate probe
+process (one writer, one reader, a marker every 250 ms, in a room of its own)
+measures edit-to-peer latency. Load and probe run in processes of their own.
+
+    .venv/bin/python bench/forum.py [--rounds 2] [--duration 30] [--modes gevent]
+
+Prints p50/p95/p99 latency, lost updates, rooms converged, server CPU and memory.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+JS = ROOT / "bench" / "js"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+class Sampler(threading.Thread):
+    """CPU and peak memory of one process while the load runs."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.peak_rss = 0
+        self.running = True
+
+    def run(self):
+        self.cpu_start = self.proc.cpu_times()
+        self.t_start = time.monotonic()
+        while self.running:
+            try:
+                self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.25)
+
+    def stop(self) -> dict:
+        self.running = False
+        self.join()
+        cpu = self.proc.cpu_times()
+        used = (cpu.user - self.cpu_start.user) + (cpu.system - self.cpu_start.system)
+        return {"cpu_percent": 100 * used / (time.monotonic() - self.t_start), "peak_rss_mb": self.peak_rss / 2**20}
+
+
+class Synthese:
+    def __init__(self, workdir: Path, async_mode: str, rooms: int):
+        self.name = f"synthese ({async_mode})"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SYNTHESE_DATABASE_URL": f"sqlite:///{workdir / f'bench-{async_mode}.db'}",
+               "SYNTHESE_SECRET_KEY": "bench"}
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv/bin/synthese"), "serve", "--port", str(self.port), "--no-demo",
+             "--async-mode", async_mode],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / f"server-{async_mode}.log", "w"),
+        )
+        wait_http(self.url + "/healthz")
+        event = requests.post(self.url + "/api/events", json={"title": "Forum bench"}).json()
+        self.organiser = event["organiser_token"]
+        self.ids = [
+            requests.post(f"{self.url}/api/events/{event['slug']}/ateliers",
+                          json={"title": f"Atelier {i}", "number": i},
+                          headers={"Authorization": f"Bearer {self.organiser}"}).json()["id"]
+            for i in range(1, rooms + 2)
+        ]
+        self.token = requests.post(f"{self.url}/api/events/{event['slug']}/participants",
+                                   json={"join_code": event["join_code"], "name": "bench"}).json()["token"]
+        self.rooms = [f"atelier-{i}" for i in self.ids[:-1]]
+        self.probe_room = f"atelier-{self.ids[-1]}"
+
+    def stored_text(self, room: str) -> str:
+        atelier_id = room.split("-")[1]
+        return requests.get(f"{self.url}/api/ateliers/{atelier_id}",
+                            headers={"Authorization": f"Bearer {self.organiser}"}).json()["fields"]["synthese"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Reference:
+    name = "reference (node y-socket.io)"
+
+    def __init__(self, rooms: int):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(["node", str(JS / "reference-server.mjs"), str(self.port)],
+                                     stdout=subprocess.DEVNULL)
+        wait_http(self.url)
+        self.token = ""
+        self.rooms = [f"ref-{i}" for i in range(1, rooms + 1)]
+        self.probe_room = "ref-probe"
+
+    def stored_text(self, room):
+        return None  # the reference keeps nothing
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def run_round(server, args, round_no: int) -> dict:
+    # Fresh rooms every round, so that rounds do not inherit each other's text.
+    rooms = [f"{r}" for r in server.rooms]
+    sampler = Sampler(server.proc.pid)
+    load = subprocess.Popen(
+        ["node", str(JS / "load.mjs"), f"--url={server.url}", f"--rooms={','.join(rooms)}",
+         f"--token={server.token}", f"--clients={args.clients}", f"--writers={args.writers}",
+         f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    load_sampler = Sampler(load.pid)
+    time.sleep(args.warmup)  # clients connect and sync before the probe starts
+    sampler.start()
+    load_sampler.start()
+    probe = subprocess.Popen(
+        ["node", str(JS / "probe.mjs"), f"--url={server.url}", f"--room={server.probe_room}",
+         f"--token={server.token}", f"--duration={args.duration - 2}"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    probe_out, _ = probe.communicate(timeout=args.duration + 60)
+    usage = sampler.stop()
+    load_usage = load_sampler.stop()
+    load_out, _ = load.communicate(timeout=args.duration + args.settle + 120)
+    probe_result = json.loads(probe_out.strip().splitlines()[-1])
+    load_result = json.loads(load_out.strip().splitlines()[-1])
+    durable_mismatch = None
+    if server.stored_text(rooms[0]) is not None:
+        durable_mismatch = sum(1 for r in load_result["per_room"] if server.stored_text(r["room"]) != r["text"])
+    return {"server": server.name, "round": round_no, "probe": probe_result, "load": load_result,
+            "usage": usage, "load_usage": load_usage, "durable_mismatch": durable_mismatch}
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def report(results):
+    print()
+    header = (f"{'server':32} {'rnd':>3} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'probe lost':>10} "
+              f"{'upd lost':>8} {'rooms ok':>8} {'conv s':>6} {'stored≠':>7} {'srv CPU%':>8} {'srv MB':>7} {'load CPU%':>9}")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        lat = r["probe"]["latencies"]
+        load = r["load"]
+        conv = "-" if load["converged_after"] is None else f"{load['converged_after']:.1f}"
+        stored = "-" if r["durable_mismatch"] is None else str(r["durable_mismatch"])
+        print(f"{r['server']:32} {r['round']:>3} {percentile(lat, 50):7.1f} {percentile(lat, 95):7.1f} "
+              f"{percentile(lat, 99):7.1f} {max(lat or [float('nan')]):7.1f} {r['probe']['lost']:>10} "
+              f"{load['lost']:>8} {load['rooms_converged']:>5}/{load['rooms']:<2} {conv:>6} {stored:>7} "
+              f"{r['usage']['cpu_percent']:8.0f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.0f}")
+    print()
+    print("All rounds together (ms):")
+    for name in dict.fromkeys(r["server"] for r in results):
+        lat = [x for r in results if r["server"] == name for x in r["probe"]["latencies"]]
+        sent = sum(r["load"]["sent"] for r in results if r["server"] == name)
+        print(f"  {name:32} p50 {percentile(lat, 50):6.1f}  p95 {percentile(lat, 95):6.1f}  "
+              f"p99 {percentile(lat, 99):6.1f}  samples {len(lat)}  updates written {sent}")
+    for r in results:
+        if r["probe"].get("slow"):
+            print(f"  slow markers, {r['server']} round {r['round']} (ms since start, latency):", r["probe"]["slow"][:20])
+    errors = {e for r in results for e in r["load"]["errors"]}
+    if errors:
+        print("client errors:", errors)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rooms", type=int, default=30)
+    parser.add_argument("--clients", type=int, default=12)
+    parser.add_argument("--writers", type=int, default=2)
+    parser.add_argument("--period", type=int, default=400, help="ms between a writer's edits")
+    parser.add_argument("--duration", type=int, default=30, help="seconds of load per round")
+    parser.add_argument("--settle", type=int, default=30, help="seconds allowed to converge after the load")
+    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating")
+    parser.add_argument("--modes", default="gevent", help="Synthèse async modes to measure, comma-separated")
+    parser.add_argument("--json", help="also write raw results to this file")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="synthese-bench-"))
+    results = []
+    for round_no in range(1, args.rounds + 1):
+        for mode in args.modes.split(","):
+            server = Synthese(workdir, mode, args.rooms)
+            try:
+                print(f"round {round_no}: {server.name} ...", flush=True)
+                results.append(run_round(server, args, round_no))
+            finally:
+                server.stop()
+        server = Reference(args.rooms)
+        try:
+            print(f"round {round_no}: {server.name} ...", flush=True)
+            results.append(run_round(server, args, round_no))
+        finally:
+            server.stop()
+    report(results)
+    if args.json:
+        for r in results:
+            r["load"].pop("per_room", None)
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

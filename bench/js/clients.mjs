@@ -1,0 +1,81 @@
+// Client kinds used by the benchmarks.
+import * as Y from 'yjs'
+import { io } from 'socket.io-client'
+import { SocketIOProvider } from 'y-socket.io'
+
+const EMPTY_UPDATE = new Uint8Array([0, 0])
+const EMPTY_SV = new Uint8Array([0])
+
+function rawSocket (url, room, token) {
+  return io(`${url}/yjs|${room}`, {
+    transports: ['websocket'],
+    forceNew: true,
+    auth: token ? { token } : {},
+    reconnectionDelayMax: 2000
+  })
+}
+
+// A reader that speaks the protocol but never applies what it receives.
+export function leanReader (url, room, token, stats) {
+  const socket = rawSocket(url, room, token)
+  socket.on('connect', () => socket.emit('sync-step-1', EMPTY_SV, () => {}))
+  socket.on('sync-step-1', (_sv, ack) => ack(EMPTY_UPDATE))
+  socket.on('sync-update', () => { stats.received++ })
+  socket.on('awareness-update', () => {})
+  socket.on('connect_error', (e) => { stats.errors.push(String(e.message || e)) })
+  return { socket, close: () => socket.disconnect() }
+}
+
+// A writer whose document only holds its own edits: valid Yjs updates,
+// appended at the end of its own text, without applying anyone else's.
+export function leanWriter (url, room, token, stats, name) {
+  const socket = rawSocket(url, room, token)
+  const doc = new Y.Doc()
+  const text = doc.getText('synthese')
+  const written = []
+  doc.on('update', (update) => socket.emit('sync-update', update))
+  socket.on('connect', () => socket.emit('sync-step-1', EMPTY_SV, () => {}))
+  // Offline edits are pulled by the server's own sync step 1.
+  socket.on('sync-step-1', (sv, ack) => ack(Y.encodeStateAsUpdate(doc, new Uint8Array(sv))))
+  socket.on('sync-update', () => { stats.received++ })
+  socket.on('awareness-update', () => {})
+  socket.on('connect_error', (e) => { stats.errors.push(String(e.message || e)) })
+  let seq = 0
+  return {
+    socket,
+    written,
+    write () {
+      const token = `${name}.${seq++};`
+      text.insert(text.length, token)
+      written.push(token)
+      stats.sent++
+    },
+    close: () => socket.disconnect()
+  }
+}
+
+// The stock client with a full Yjs document.
+export function fullClient (url, room, token) {
+  const doc = new Y.Doc()
+  const provider = new SocketIOProvider(url, room, doc, { autoConnect: true, disableBc: true, auth: token ? { token } : {} })
+  return { doc, provider, text: () => doc.getText('synthese').toString(), close: () => provider.destroy() }
+}
+
+export function synced (client, timeout = 10000) {
+  return new Promise((resolve, reject) => {
+    if (client.provider.synced) return resolve()
+    const timer = setTimeout(() => reject(new Error('sync timeout')), timeout)
+    client.provider.on('sync', (s) => { if (s) { clearTimeout(timer); resolve() } })
+  })
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export function args () {
+  const out = {}
+  for (const arg of process.argv.slice(2)) {
+    const [k, v] = arg.replace(/^--/, '').split('=')
+    out[k] = v
+  }
+  return out
+}

@@ -1,0 +1,77 @@
+// Forum load: per room, W lean writers appending a few characters every
+// PERIOD ms, lean readers, and one full stock client that checks at the end
+// that every written token arrived. Prints one JSON line of results.
+// Usage: node load.mjs --url=... --rooms=atelier-1,atelier-2 --token=T
+//        --clients=12 --writers=2 --period=400 --duration=30 [--settle=30]
+import { leanReader, leanWriter, fullClient, synced, sleep, args } from './clients.mjs'
+
+const a = args()
+const url = a.url
+const rooms = a.rooms.split(',')
+const perRoom = Number(a.clients || 12)
+const writersPerRoom = Number(a.writers || 2)
+const period = Number(a.period || 400)
+const duration = Number(a.duration || 30) * 1000
+const settle = Number(a.settle || 30) * 1000
+const token = a.token || ''
+
+const stats = { sent: 0, received: 0, errors: [] }
+const roomsState = []
+for (const room of rooms) {
+  const checker = fullClient(url, room, token)
+  const writers = []
+  const readers = []
+  for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(url, room, token, stats, `${room}.w${i}`))
+  for (let i = 0; i < perRoom - writersPerRoom - 1; i++) readers.push(leanReader(url, room, token, stats))
+  roomsState.push({ room, checker, writers, readers })
+}
+await Promise.all(roomsState.map((r) => synced(r.checker, 30000)))
+await sleep(1000)
+
+const timers = []
+const started = Date.now()
+for (const r of roomsState) {
+  for (const w of r.writers) {
+    // Spread writers over the period, as people do not type in step.
+    const offset = Math.random() * period
+    timers.push(setTimeout(() => { w.write(); timers.push(setInterval(() => w.write(), period)) }, offset))
+  }
+}
+await sleep(duration)
+timers.forEach((t) => { clearTimeout(t); clearInterval(t) })
+const loadSeconds = (Date.now() - started) / 1000
+
+// Convergence: every token of every writer reaches the room's full client.
+const missing = (r) => {
+  const text = r.checker.text()
+  let n = 0
+  for (const w of r.writers) for (const tok of w.written) if (!text.includes(tok)) n++
+  return n
+}
+const stopped = Date.now()
+let convergedAfter = null
+while (Date.now() - stopped < settle) {
+  if (roomsState.every((r) => missing(r) === 0)) { convergedAfter = (Date.now() - stopped) / 1000; break }
+  await sleep(100)
+}
+const perRoomResult = roomsState.map((r) => ({
+  room: r.room,
+  written: r.writers.reduce((n, w) => n + w.written.length, 0),
+  missing: missing(r),
+  text: r.checker.text()
+}))
+const out = JSON.stringify({
+  rooms: rooms.length,
+  clients: rooms.length * perRoom,
+  sent: stats.sent,
+  received: stats.received,
+  load_seconds: loadSeconds,
+  converged_after: convergedAfter,
+  rooms_converged: perRoomResult.filter((r) => r.missing === 0).length,
+  lost: perRoomResult.reduce((n, r) => n + r.missing, 0),
+  errors: [...new Set(stats.errors)].slice(0, 5),
+  per_room: perRoomResult
+})
+for (const r of roomsState) { r.checker.close(); r.writers.forEach((w) => w.close()); r.readers.forEach((x) => x.close()) }
+// Exit only once the (large) line is flushed to the pipe.
+process.stdout.write(out + '\n', () => process.exit(0))

@@ -1,0 +1,47 @@
+// Latency probe: one writer and one reader (stock clients) in a room of
+// their own; the writer appends a numbered marker every INTERVAL ms and the
+// reader timestamps its arrival. Prints one JSON line of latencies (ms).
+// Usage: node probe.mjs --url=... --room=atelier-31 --token=T --duration=30 [--interval=250]
+import { fullClient, synced, sleep, args } from './clients.mjs'
+
+const a = args()
+const duration = Number(a.duration || 30) * 1000
+const interval = Number(a.interval || 250)
+const writer = fullClient(a.url, a.room, a.token)
+const reader = fullClient(a.url, a.room, a.token)
+await Promise.all([synced(writer), synced(reader)])
+await sleep(500)
+
+const sentAt = new Map()
+const t0 = performance.now()
+// (ms since start, latency) of markers slower than 20 ms, to see when stalls happen.
+const slow = []
+const latencies = []
+reader.doc.getText('synthese').observe((event) => {
+  const now = performance.now()
+  for (const op of event.delta) {
+    if (typeof op.insert !== 'string') continue
+    for (const m of op.insert.matchAll(/⟦(\d+)⟧/g)) {
+      const n = Number(m[1])
+      if (sentAt.has(n)) {
+        const latency = now - sentAt.get(n)
+        latencies.push(latency)
+        if (latency > 20) slow.push([Math.round(sentAt.get(n) - t0), Math.round(latency)])
+        sentAt.delete(n)
+      }
+    }
+  }
+})
+const text = writer.doc.getText('synthese')
+let n = 0
+const started = Date.now()
+while (Date.now() - started < duration) {
+  sentAt.set(n, performance.now())
+  text.insert(text.length, `⟦${n}⟧`)
+  n++
+  await sleep(interval)
+}
+await sleep(2000)
+const out = JSON.stringify({ sent: n, received: latencies.length, lost: sentAt.size, latencies, slow })
+writer.close(); reader.close()
+process.stdout.write(out + '\n', () => process.exit(0))

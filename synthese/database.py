@@ -1,0 +1,79 @@
+"""Database connections: SQLite settings, and DB-API connections for native threads."""
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+def configure_sqlite(dbapi_connection, autocheckpoint: bool = True) -> None:
+    """WAL lets readers run beside the writer; FULL makes each commit durable."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    if not autocheckpoint:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+@event.listens_for(Engine, "connect")
+def _on_connect(dbapi_connection, connection_record):
+    if is_sqlite(dbapi_connection):
+        configure_sqlite(dbapi_connection)
+
+
+class RawConnection:
+    """A DB-API connection outside SQLAlchemy's pool, for one native thread.
+
+    Under gevent, the pool's locks are cooperative and belong to the event
+    loop; work moved to a native thread (to keep the loop free while the
+    database syncs to disk) uses a driver connection of its own instead.
+    """
+
+    def __init__(self, engine, autocheckpoint: bool = True):
+        self.dialect = engine.dialect
+        self.url = engine.url
+        self.autocheckpoint = autocheckpoint
+        #: Placeholder of the driver: "?" (sqlite3) or "%s" (psycopg).
+        self.p = "?" if self.dialect.paramstyle == "qmark" else "%s"
+        self._conn = None
+
+    def get(self):
+        if self._conn is None:
+            cargs, cparams = self.dialect.create_connect_args(self.url)
+            conn = self.dialect.connect(*cargs, **cparams)
+            if is_sqlite(conn):
+                conn.isolation_level = None  # explicit BEGIN / COMMIT below
+                configure_sqlite(conn, self.autocheckpoint)
+            self._conn = conn
+        return self._conn
+
+    @property
+    def sqlite(self) -> bool:
+        return self.dialect.name == "sqlite"
+
+    def begin(self):
+        """A cursor inside a new write transaction."""
+        cursor = self.get().cursor()
+        if self.sqlite:
+            # Take the write lock now, not at the first write (no upgrade deadlock).
+            cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+    def commit(self) -> None:
+        if self.sqlite:
+            self._conn.execute("COMMIT")
+        else:
+            self._conn.commit()
+
+    def discard(self) -> None:
+        """Drop the connection after an error; the next call reconnects."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+        self._conn = None
