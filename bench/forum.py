@@ -153,8 +153,13 @@ def run_round(server, args, round_no: int) -> dict:
     usage = sampler.stop()
     load_usage = load_sampler.stop()
     load_out, _ = load.communicate(timeout=args.duration + args.settle + 120)
-    probe_result = json.loads(probe_out.strip().splitlines()[-1])
-    load_result = json.loads(load_out.strip().splitlines()[-1])
+    try:
+        probe_result = json.loads(probe_out.strip().splitlines()[-1])
+        load_result = json.loads(load_out.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        # A client process gave up (e.g. its clients could not even sync): that is the result.
+        return {"server": server.name, "round": round_no, "failed": "clients could not sync (see stderr)",
+                "usage": usage}
     durable_mismatch = None
     if server.stored_text(rooms[0]) is not None:
         durable_mismatch = sum(1 for r in load_result["per_room"] if server.stored_text(r["room"]) != r["text"])
@@ -178,6 +183,9 @@ def report(results):
     print(header)
     print("-" * len(header))
     for r in results:
+        if r.get("failed"):
+            print(f"{r['server']:32} {r['round']:>3} FAILED: {r['failed']} (server CPU {r['usage']['cpu_percent']:.0f}%)")
+            continue
         lat = r["probe"]["latencies"]
         load = r["load"]
         conv = "-" if load["converged_after"] is None else f"{load['converged_after']:.1f}"
@@ -189,14 +197,15 @@ def report(results):
     print()
     print("All rounds together (ms):")
     for name in dict.fromkeys(r["server"] for r in results):
-        lat = [x for r in results if r["server"] == name for x in r["probe"]["latencies"]]
-        sent = sum(r["load"]["sent"] for r in results if r["server"] == name)
+        done = [r for r in results if r["server"] == name and not r.get("failed")]
+        lat = [x for r in done for x in r["probe"]["latencies"]]
+        sent = sum(r["load"]["sent"] for r in done)
         print(f"  {name:32} p50 {percentile(lat, 50):6.1f}  p95 {percentile(lat, 95):6.1f}  "
               f"p99 {percentile(lat, 99):6.1f}  samples {len(lat)}  updates written {sent}")
     for r in results:
-        if r["probe"].get("slow"):
+        if r.get("probe", {}).get("slow"):
             print(f"  slow markers, {r['server']} round {r['round']} (ms since start, latency):", r["probe"]["slow"][:20])
-    errors = {e for r in results for e in r["load"]["errors"]}
+    errors = {e for r in results if not r.get("failed") for e in r["load"]["errors"]}
     if errors:
         print("client errors:", errors)
 
@@ -234,7 +243,7 @@ def main():
     report(results)
     if args.json:
         for r in results:
-            r["load"].pop("per_room", None)
+            r.get("load", {}).pop("per_room", None)
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
 

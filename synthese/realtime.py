@@ -15,6 +15,7 @@ from flask_socketio import ConnectionRefusedError, emit
 from pycrdt import merge_updates
 
 from . import access, awareness, tokens
+from .auth import session_credentials
 from .documents import EMPTY_UPDATE, DocumentStore, InvalidUpdate, Pending, check_update
 from .extensions import db, socketio
 from .models import Atelier
@@ -63,8 +64,9 @@ def init_app(app) -> None:
         async_mode=async_mode,
         message_queue=app.config.get("SYNTHESE_REDIS_URL"),
         namespaces="*",
-        # Engine.IO drops a connection whose message exceeds this.
-        max_http_buffer_size=app.config["SYNTHESE_MAX_UPDATE_BYTES"] + 4096,
+        # Engine.IO drops a connection whose message exceeds this; anything
+        # between the update cap and this limit is refused politely instead.
+        max_http_buffer_size=2 * app.config["SYNTHESE_MAX_UPDATE_BYTES"],
         # Same-origin only (the default), explicit for readers of this file.
         cors_allowed_origins=app.config.get("SYNTHESE_ALLOWED_ORIGINS"),
         logger=False,
@@ -104,8 +106,10 @@ def on_connect(auth=None):
     rt = state()
     rt.connections[request.sid] = Connection(atelier.id, credential.id, role, credential.name)
     sheet = rt.store.sheet(atelier.id)
+    with sheet.lock:
+        state_vector = sheet.doc.get_state()
     # Ask for whatever the client has that we lack (offline edits).
-    emit("sync-step-1", sheet.doc.get_state(), callback=_on_client_diff(request.sid))
+    emit("sync-step-1", state_vector, callback=_on_client_diff(request.sid))
     present = rt.presence.snapshot(request.namespace)
     if present:
         emit("awareness-update", awareness.encode(present))
@@ -116,8 +120,6 @@ def _presented_credentials(auth) -> list:
     if isinstance(auth, dict) and auth.get("token"):
         credential = tokens.find(auth["token"])
         return [credential] if credential else []
-    from .auth import session_credentials
-
     return session_credentials(session)
 
 

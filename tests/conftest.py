@@ -38,27 +38,87 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# -- in-process app ------------------------------------------------------------
+# -- databases -------------------------------------------------------------------
+
+PG_SERVER = os.environ.get("SYNTHESE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture
-def app(tmp_path):
+def _pg_admin():
+    import psycopg
+
+    url = PG_SERVER.replace("postgresql+psycopg://", "postgresql://")
+    return psycopg.connect(url, autocommit=True, connect_timeout=3)
+
+
+def _pg_available() -> bool:
+    try:
+        _pg_admin().close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    need("postgres", _pg_available(), f"cannot connect to {PG_SERVER}")
+    name = f"synthese_test_{os.getpid()}"
+    with _pg_admin() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield PG_SERVER.rsplit("/", 1)[0] + "/" + name
+    with _pg_admin() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated(postgres_url):
     from flask_migrate import upgrade
 
     from synthese import create_app
 
+    app = create_app({"SQLALCHEMY_DATABASE_URI": postgres_url, "SECRET_KEY": "x", "SYNTHESE_DEMO": False})
+    with app.app_context():
+        upgrade()
+    return postgres_url
+
+
+# -- in-process app ------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request, tmp_path):
+    """The app on a freshly migrated database: SQLite, then PostgreSQL."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from synthese import create_app
+
+    if request.param == "postgres":
+        url = request.getfixturevalue("_pg_migrated")
+    else:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
     app = create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+            "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "test-secret",
             "SYNTHESE_DEMO": False,
             "SERVER_NAME": "synthese.test",
         }
     )
+    from synthese.extensions import db
+
     with app.app_context():
-        upgrade()
+        if request.param == "postgres":
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            upgrade()
         yield app
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -72,14 +132,15 @@ def client(app):
 class LiveServer:
     """``synthese serve`` in a process of its own, on a database of its own."""
 
-    def __init__(self, workdir: Path, async_mode: str = "gevent", env: dict | None = None):
+    def __init__(self, workdir: Path, async_mode: str = "gevent", env: dict | None = None,
+                 database_url: str | None = None):
         self.workdir = workdir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.async_mode = async_mode
         self.env = {
             **os.environ,
-            "SYNTHESE_DATABASE_URL": f"sqlite:///{workdir / 'live.db'}",
+            "SYNTHESE_DATABASE_URL": database_url or f"sqlite:///{workdir / 'live.db'}",
             "SYNTHESE_SECRET_KEY": "live-test-secret",
             **(env or {}),
         }

@@ -3,6 +3,9 @@ import * as Y from 'yjs'
 import { io } from 'socket.io-client'
 import { SocketIOProvider } from 'y-socket.io'
 
+// Every stock provider adds a process 'exit' listener; hundreds are expected here.
+process.setMaxListeners(0)
+
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 const EMPTY_SV = new Uint8Array([0])
 

@@ -118,6 +118,7 @@ def test_bad_document_updates_are_refused(live, kind):
     time.sleep(0.3)
     assert api_fields(live, room) == before
     assert watcher.received_updates == received
+    assert attacker.connected  # refused, not thrown out
     # Everyone else is still served.
     writer.append("synthese", " Suite.")
     wait_until(lambda: watcher.text("synthese") == "Texte déjà enregistré. Suite.", message="relay")

@@ -1,0 +1,94 @@
+"""Live servers on PostgreSQL, several processes, and Redis fan-out."""
+import threading
+
+import pytest
+
+from tests.conftest import LiveServer, need, port_open
+from tests.ysocket import YClient, wait_until
+
+
+@pytest.fixture
+def pg_servers(tmp_path, postgres_url):
+    servers = []
+
+    def start(**kw):
+        server = LiveServer(tmp_path / f"s{len(servers)}", database_url=postgres_url, **kw)
+        server.workdir.mkdir()
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_sigkill_on_postgres_loses_nothing(pg_servers):
+    server = pg_servers()
+    room = server.new_atelier()
+    writer = YClient(server.base_url, room["id"], room["participant"]).connect()
+    reader = YClient(server.base_url, room["id"], room["porteur"]).connect()
+    for i in range(100):
+        writer.append("synthese", f"phrase {i} — Théorie U 😀. ")
+    expected = writer.text("synthese")
+    wait_until(lambda: reader.text("synthese") == expected, message="reader got everything")
+    server.kill()
+    writer.sio = reader.sio = None
+    server.start()
+    again = YClient(server.base_url, room["id"], room["organiser"]).connect()
+    assert again.text("synthese") == expected
+    again.disconnect()
+
+
+def test_two_processes_append_to_one_sheet_without_gap_or_duplicate(pg_servers, postgres_url):
+    one, two = pg_servers(), pg_servers()
+    room = one.new_atelier()
+    clients = [YClient(s.base_url, room["id"], room["participant"], f"c{i}").connect()
+               for i, s in enumerate([one, two, one, two])]
+
+    def write(i, client):
+        for n in range(50):
+            client.append("discussion", f"<{i}.{n}>")
+
+    threads = [threading.Thread(target=write, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.wait_saved()
+    import psycopg
+
+    with psycopg.connect(postgres_url.replace("+psycopg", "")) as conn:
+        seqs = [r[0] for r in conn.execute(
+            "SELECT seq FROM sheet_updates WHERE atelier_id = %s ORDER BY seq", (room["id"],))]
+        head = conn.execute("SELECT head_seq FROM sheet_documents WHERE atelier_id = %s", (room["id"],)).fetchone()[0]
+    assert seqs == list(range(1, head + 1))
+    text = two.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["discussion"]
+    for i in range(4):
+        for n in range(50):
+            assert f"<{i}.{n}>" in text
+    for c in clients:
+        c.disconnect()
+
+
+def test_redis_relays_edits_between_processes(tmp_path):
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    env = {"SYNTHESE_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = LiveServer(tmp_path / "a", env=env, database_url=database).start()
+    two = LiveServer(tmp_path / "b", env=env, database_url=database).start()
+    try:
+        room = one.new_atelier()
+        anna = YClient(one.base_url, room["id"], room["participant"]).connect()
+        sophie = YClient(two.base_url, room["id"], room["porteur"]).connect()
+        anna.append("question", "Comment relier les acteurs ?")
+        wait_until(lambda: sophie.text("question") == "Comment relier les acteurs ?", message="relay across processes")
+        sophie.append("synthese", "Créer une communauté apprenante.")
+        wait_until(lambda: anna.text("synthese") == "Créer une communauté apprenante.", message="relay back")
+        anna.disconnect()
+        sophie.disconnect()
+    finally:
+        one.stop()
+        two.stop()
