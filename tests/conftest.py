@@ -220,14 +220,6 @@ def live(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def fresh_live(tmp_path):
-    """A server of this test's own (for tests that kill or restart it)."""
-    server = LiveServer(tmp_path)
-    yield server
-    server.stop()
-
-
 # -- factories -------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ import socketio
 from pycrdt import Doc, Text
 
 from synthese.awareness import Entry, encode
+from tests.conftest import LiveServer
 from tests.ysocket import YClient, wait_until
 
 
@@ -240,8 +241,11 @@ def test_many_clients_with_offline_edits_converge(live):
         c.disconnect()
 
 
-def test_sigkill_after_edits_loses_nothing(fresh_live):
-    server = fresh_live.start()
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_sigkill_after_edits_loses_nothing(tmp_path, request, database):
+    url = request.getfixturevalue("postgres_url") if database == "postgres" else None
+    server = LiveServer(tmp_path, database_url=url).start()
+    request.addfinalizer(server.stop)
     room = server.new_atelier()
     writer = YClient(server.base_url, room["id"], room["participant"], "writer").connect()
     reader = YClient(server.base_url, room["id"], room["porteur"], "reader").connect()

@@ -22,23 +22,6 @@ def pg_servers(tmp_path, postgres_url):
         server.stop()
 
 
-def test_sigkill_on_postgres_loses_nothing(pg_servers):
-    server = pg_servers()
-    room = server.new_atelier()
-    writer = YClient(server.base_url, room["id"], room["participant"]).connect()
-    reader = YClient(server.base_url, room["id"], room["porteur"]).connect()
-    for i in range(100):
-        writer.append("synthese", f"phrase {i} — Théorie U 😀. ")
-    expected = writer.text("synthese")
-    wait_until(lambda: reader.text("synthese") == expected, message="reader got everything")
-    server.kill()
-    writer.sio = reader.sio = None
-    server.start()
-    again = YClient(server.base_url, room["id"], room["organiser"]).connect()
-    assert again.text("synthese") == expected
-    again.disconnect()
-
-
 def test_two_processes_append_to_one_sheet_without_gap_or_duplicate(pg_servers, postgres_url):
     one, two = pg_servers(), pg_servers()
     room = one.new_atelier()
