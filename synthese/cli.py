@@ -57,10 +57,35 @@ def serve_app(app, host: str, port: int) -> int:
     if saved:
         for label, url in demo.links(saved, f"http://{shown}:{port}").items():
             print(f"  demo {label}: {url}", flush=True)
+    options = {}
+    if socketio.async_mode == "gevent":
+        options["handler_class"] = _no_delay_handler()
     # Threading mode runs on Werkzeug's server: kept only to compare in bench/.
     socketio.run(app, host=host, port=port, log_output=False, use_reloader=False,
-                 allow_unsafe_werkzeug=True)
+                 allow_unsafe_werkzeug=True, **options)
     return 0
+
+
+def _no_delay_handler():
+    """gevent's WSGI handler, with Nagle's algorithm off on every connection.
+
+    A Socket.IO binary event leaves as two small WebSocket frames; with
+    Nagle on, the second waits for the ACK of the first, which the peer
+    delays by up to 40 ms. Node's servers set TCP_NODELAY too.
+    """
+    import socket
+
+    from gevent import pywsgi
+
+    class NoDelayHandler(pywsgi.WSGIHandler):
+        def handle(self):
+            try:
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not TCP (a Unix socket behind a proxy)
+            return super().handle()
+
+    return NoDelayHandler
 
 
 def export_event(slug: str, output: str | None) -> int:
