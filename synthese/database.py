@@ -26,11 +26,11 @@ def _on_connect(dbapi_connection, connection_record):
 
 
 class RawConnection:
-    """A DB-API connection outside SQLAlchemy's pool, for one native thread.
+    """A DB-API connection outside SQLAlchemy's pool, used by one task at a time.
 
-    Under gevent, the pool's locks are cooperative and belong to the event
-    loop; work moved to a native thread (to keep the loop free while the
-    database syncs to disk) uses a driver connection of its own instead.
+    For the document store's writes: the hot path without the ORM's
+    per-statement cost, and usable from a native thread, where the
+    gevent-patched pool's locks must not be touched.
     """
 
     def __init__(self, engine, autocheckpoint: bool = True):
