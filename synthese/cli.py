@@ -57,17 +57,19 @@ def serve_app(app, host: str, port: int) -> int:
     if saved:
         for label, url in demo.links(saved, f"http://{shown}:{port}").items():
             print(f"  demo {label}: {url}", flush=True)
-    options = {}
     if socketio.async_mode == "gevent":
-        options["handler_class"] = _no_delay_handler()
-    # Threading mode runs on Werkzeug's server: kept only to compare in bench/.
-    socketio.run(app, host=host, port=port, log_output=False, use_reloader=False,
-                 allow_unsafe_werkzeug=True, **options)
+        from gevent import pywsgi
+
+        pywsgi.WSGIServer((host, port), app, handler_class=_no_delay_handler(), log=None).serve_forever()
+    else:
+        # Threading mode runs on Werkzeug's server: kept only to compare in bench/.
+        socketio.run(app, host=host, port=port, log_output=False, use_reloader=False,
+                     allow_unsafe_werkzeug=True)
     return 0
 
 
 def _no_delay_handler():
-    """gevent's WSGI handler, with Nagle's algorithm off on every connection.
+    """gevent-websocket's handler, with Nagle's algorithm off on every connection.
 
     A Socket.IO binary event leaves as two small WebSocket frames; with
     Nagle on, the second waits for the ACK of the first, which the peer
@@ -75,9 +77,9 @@ def _no_delay_handler():
     """
     import socket
 
-    from gevent import pywsgi
+    from geventwebsocket.handler import WebSocketHandler
 
-    class NoDelayHandler(pywsgi.WSGIHandler):
+    class NoDelayHandler(WebSocketHandler):
         def handle(self):
             try:
                 self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
