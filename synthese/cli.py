@@ -30,6 +30,11 @@ def main(argv=None) -> int:
 
         monkey.patch_all()
 
+    if args.command == "serve":
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
     from . import create_app
 
     if args.command == "serve":

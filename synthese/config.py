@@ -7,6 +7,9 @@ from pathlib import Path
 MAX_UPDATE_BYTES = 512 * 1024
 #: Largest awareness (presence) update accepted from one client message.
 MAX_AWARENESS_BYTES = 16 * 1024
+#: Updates waiting for their commit, at most; beyond, updates are refused and
+#: pulled again from their senders once the queue has room.
+UPDATE_QUEUE = 20_000
 #: Fold a sheet's update log into its snapshot once it holds this many updates.
 COMPACT_AFTER = 500
 
@@ -23,6 +26,7 @@ def from_environment(instance_path: str) -> dict:
         # POST /api/events must present as a Bearer token.
         "SYNTHESE_EVENT_CREATION": env.get("SYNTHESE_EVENT_CREATION", "open"),
         "SYNTHESE_DEMO": env.get("SYNTHESE_DEMO", "1") not in ("0", "false", "no"),
+        "SYNTHESE_UPDATE_QUEUE": int(env.get("SYNTHESE_UPDATE_QUEUE", UPDATE_QUEUE)),
     }
 
 

@@ -7,12 +7,12 @@ def is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
-def configure_sqlite(dbapi_connection, autocheckpoint: bool = True) -> None:
+def configure_sqlite(dbapi_connection, autocheckpoint: bool = True, busy_timeout_ms: int = 10_000) -> None:
     """WAL lets readers run beside the writer; FULL makes each commit durable."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     if not autocheckpoint:
         cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -33,10 +33,11 @@ class RawConnection:
     gevent-patched pool's locks must not be touched.
     """
 
-    def __init__(self, engine, autocheckpoint: bool = True):
+    def __init__(self, engine, autocheckpoint: bool = True, busy_timeout_ms: int = 10_000):
         self.dialect = engine.dialect
         self.url = engine.url
         self.autocheckpoint = autocheckpoint
+        self.busy_timeout_ms = busy_timeout_ms
         #: Placeholder of the driver: "?" (sqlite3) or "%s" (psycopg).
         self.p = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self._conn = None
@@ -47,7 +48,7 @@ class RawConnection:
             conn = self.dialect.connect(*cargs, **cparams)
             if is_sqlite(conn):
                 conn.isolation_level = None  # explicit BEGIN / COMMIT below
-                configure_sqlite(conn, self.autocheckpoint)
+                configure_sqlite(conn, self.autocheckpoint, self.busy_timeout_ms)
             self._conn = conn
         return self._conn
 

@@ -92,7 +92,9 @@ class DocumentStore:
         self.compact_after = compact_after
         self._sheets: dict[int, Sheet] = {}
         self._lock = threading.Lock()
-        self._log = RawConnection(engine, autocheckpoint=False)
+        # Appends run in the event loop: when SQLite is locked by someone
+        # else, give up quickly and let the caller retry (cooperatively).
+        self._log = RawConnection(engine, autocheckpoint=False, busy_timeout_ms=100)
         self._compactor = RawConnection(engine)
 
     # -- reading -----------------------------------------------------------
@@ -163,20 +165,9 @@ class DocumentStore:
 
     def state(self, atelier_id: int) -> bytes:
         """The whole document as one Yjs update, read from the database alone."""
-        doc = Doc()
-        snapshot = db.session.execute(
-            select(SheetDocument.snapshot).where(SheetDocument.atelier_id == atelier_id)
-        ).scalar_one()
-        if snapshot:
-            doc.apply_update(snapshot)
-        for (data,) in db.session.execute(
-            select(SheetUpdate.data)
-            .where(SheetUpdate.atelier_id == atelier_id)
-            .order_by(SheetUpdate.seq)
-        ):
-            doc.apply_update(data)
-        db.session.rollback()
-        return doc.get_update()
+        sheet = Sheet(atelier_id)
+        self.refresh(sheet)
+        return sheet.doc.get_update()
 
     def fields(self, atelier_id: int) -> dict[str, str]:
         """The sheet's sections as stored right now."""

@@ -232,15 +232,19 @@ class UpdatePipeline:
     forum costs few commits and nobody sees an update before it is durable.
     """
 
-    MAX_QUEUE = 20_000
     MAX_BATCH = 1_000
     CHECKPOINT_EVERY = 2.0
 
     def __init__(self, rt: Realtime):
         self.rt = rt
-        self.queue: queue.Queue[Pending] = queue.Queue(self.MAX_QUEUE)
+        #: Updates waiting for their commit, at most (memory stays bounded
+        #: while the database is unavailable).
+        self.max_queue = rt.app.config["SYNTHESE_UPDATE_QUEUE"]
+        self.queue: queue.Queue[Pending] = queue.Queue(self.max_queue)
         self._task = None
         self._compacting: set[int] = set()
+        #: Sockets whose refused updates must be pulled again.
+        self._to_pull: set[str] = set()
 
     def submit(self, item: Pending) -> bool:
         if self._task is None:
@@ -250,9 +254,35 @@ class UpdatePipeline:
             self.queue.put_nowait(item)
             return True
         except queue.Full:
-            # The client keeps the edit; it is pulled again at its next sync.
             log.error("update queue full, refusing an update for atelier %s", item.atelier_id)
+            if item.sid not in self._to_pull:
+                self._to_pull.add(item.sid)
+                socketio.start_background_task(self._pull_later, item.sid, namespace_for(item.atelier_id))
             return False
+
+    def _pull_later(self, sid: str, namespace: str) -> None:
+        """Once the queue has room, ask a refused client for what we lack.
+
+        The client kept its edit; sync step 1 from our side makes it send
+        everything the server does not have, refused updates included.
+        """
+        while self.queue.qsize() > self.max_queue // 2:
+            socketio.sleep(0.5)
+        self._to_pull.discard(sid)
+        with self.rt.app.app_context():
+            conn = self.rt.connections.get(sid)
+            if conn is None:
+                return  # gone: it sends its state when it reconnects
+            sheet = self.rt.store.sheet(conn.atelier_id)
+            with sheet.lock:
+                state_vector = sheet.doc.get_state()
+        def receive(diff=None):
+            with self.rt.app.app_context():
+                _accept_update(sid, diff)
+
+        # python-socketio's own emit: Flask-SocketIO would look for a request
+        # context to run the callback in, and a background task has none.
+        socketio.server.emit("sync-step-1", state_vector, to=sid, namespace=namespace, callback=receive)
 
     def _run(self) -> None:
         while True:
@@ -283,7 +313,9 @@ class UpdatePipeline:
             try:
                 return self.rt.store.append(batch)
             except Exception:
-                log.exception("could not store %d update(s); retrying in %.2fs", len(batch), delay)
+                # The traceback once per outage, not at every retry.
+                log.error("could not store %d update(s); retrying in %.2fs", len(batch), delay,
+                          exc_info=delay == 0.05)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -1,5 +1,6 @@
 """The y-socket.io server against real sockets and the real database."""
 import random
+import sqlite3
 import threading
 import time
 
@@ -238,6 +239,45 @@ def test_many_clients_with_offline_edits_converge(live):
         for step in range(60):
             assert f"<{i}.{step}>" in everything
     for c in clients:
+        c.disconnect()
+
+
+def test_database_locked_while_people_write_loses_nothing(tmp_path, request):
+    """Someone holds SQLite's write lock for 2 s while three people write.
+
+    The server keeps serving, retries, refuses what its (tiny) queue cannot
+    hold, pulls it again from the senders afterwards, and nothing is lost.
+    """
+    server = LiveServer(tmp_path, env={"SYNTHESE_UPDATE_QUEUE": "5"}).start()
+    request.addfinalizer(server.stop)
+    room = server.new_atelier()
+    clients = [YClient(server.base_url, room["id"], room["participant"], f"c{i}").connect() for i in range(3)]
+    lock = sqlite3.connect(tmp_path / "live.db", isolation_level=None, timeout=10)
+    lock.execute("BEGIN IMMEDIATE")
+
+    def burst(i, client):
+        for n in range(40):
+            client.append("discussion", f"<{i}.{n}>")
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=burst, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    # The server still answers while the database is locked.
+    assert server.get("/").status_code == 200
+    time.sleep(1)
+    lock.execute("COMMIT")
+    lock.close()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.wait_saved(timeout=30)
+    assert "could not store" in server.log() and "update queue full" in server.log()
+    stored = api_fields(server, room)["discussion"]
+    assert all(f"<{i}.{n}>" in stored for i in range(3) for n in range(40))
+    for c in clients:
+        wait_until(lambda c=c: c.text("discussion") == stored, message=f"{c.name} converged")
         c.disconnect()
 
 
