@@ -47,10 +47,25 @@ class Realtime:
     store: DocumentStore
     presence: awareness.Presence = field(default_factory=awareness.Presence)
     connections: dict[str, Connection] = field(default_factory=dict)
+    #: Open sockets per atelier, in this process.
+    room_sizes: dict[int, int] = field(default_factory=dict)
     pipeline: "UpdatePipeline | None" = None
 
-    def room_size(self, atelier_id: int) -> int:
-        return sum(1 for c in self.connections.values() if c.atelier_id == atelier_id)
+    def opened(self, sid: str, conn: Connection) -> None:
+        self.connections[sid] = conn
+        self.room_sizes[conn.atelier_id] = self.room_sizes.get(conn.atelier_id, 0) + 1
+
+    def closed(self, sid: str) -> tuple["Connection | None", bool]:
+        """Forget a socket; returns its connection and whether its room is now empty here."""
+        conn = self.connections.pop(sid, None)
+        if conn is None:
+            return None, False
+        left = self.room_sizes[conn.atelier_id] - 1
+        if left:
+            self.room_sizes[conn.atelier_id] = left
+        else:
+            del self.room_sizes[conn.atelier_id]
+        return conn, not left
 
 
 def state() -> Realtime:
@@ -75,6 +90,7 @@ def init_app(app) -> None:
     rt = Realtime(app=app, store=app.extensions["synthese.documents"])
     rt.pipeline = UpdatePipeline(rt)
     app.extensions["synthese.realtime"] = rt
+    _register_hot_handlers(rt)
 
 
 def _detect_async_mode() -> str:
@@ -104,7 +120,7 @@ def on_connect(auth=None):
     if not access.can(role, "sheet.read_live"):
         raise ConnectionRefusedError("unauthorized")
     rt = state()
-    rt.connections[request.sid] = Connection(atelier.id, credential.id, role, credential.name)
+    rt.opened(request.sid, Connection(atelier.id, credential.id, role, credential.name))
     sheet = rt.store.sheet(atelier.id)
     with sheet.lock:
         state_vector = sheet.doc.get_state()
@@ -125,7 +141,7 @@ def _presented_credentials(auth) -> list:
 
 def _on_client_diff(sid):
     def receive(diff=None):
-        _accept_update(sid, diff)
+        _accept_update(state(), sid, diff)
 
     return receive
 
@@ -144,25 +160,31 @@ def on_sync_step_1(state_vector=None):
         return None
 
 
-@socketio.on("sync-update", namespace="*")
-def on_sync_update(update=None):
-    _accept_update(request.sid, update)
+# The two frequent events, sync-update and awareness-update, are registered
+# on python-socketio itself (see _register_hot_handlers): they need no
+# request or database, and Flask-SocketIO would build a request context
+# (session cookie, URL matching) for each one.
 
 
-@socketio.on("awareness-update", namespace="*")
-def on_awareness_update(update=None):
-    rt = state()
-    conn = rt.connections.get(request.sid)
-    if conn is None or not access.can(conn.role, "presence.announce"):
-        return
-    try:
-        entries = awareness.decode(update, current_app.config["SYNTHESE_MAX_AWARENESS_BYTES"])
-        relay = rt.presence.apply(request.namespace, request.sid, entries)
-    except awareness.InvalidAwareness as exc:
-        log.info("refused an awareness update from %s: %s", request.sid, exc)
-        return
-    if relay:
-        emit("awareness-update", awareness.encode(relay), broadcast=True, include_self=False)
+def _register_hot_handlers(rt: Realtime) -> None:
+    def on_sync_update(namespace, sid, update=None):
+        _accept_update(rt, sid, update)
+
+    def on_awareness_update(namespace, sid, update=None):
+        conn = rt.connections.get(sid)
+        if conn is None or not access.can(conn.role, "presence.announce"):
+            return
+        try:
+            entries = awareness.decode(update, rt.app.config["SYNTHESE_MAX_AWARENESS_BYTES"])
+            relay = rt.presence.apply(namespace, sid, entries)
+        except awareness.InvalidAwareness as exc:
+            log.info("refused an awareness update from %s: %s", sid, exc)
+            return
+        if relay:
+            socketio.server.emit("awareness-update", awareness.encode(relay), namespace=namespace, skip_sid=sid)
+
+    socketio.server.on("sync-update", on_sync_update, namespace="*")
+    socketio.server.on("awareness-update", on_awareness_update, namespace="*")
 
 
 @socketio.on("synthese:saved-state", namespace="*")
@@ -179,19 +201,18 @@ def on_saved_state(_=None):
 @socketio.on("disconnect", namespace="*")
 def on_disconnect(reason=None):
     rt = state()
-    conn = rt.connections.pop(request.sid, None)
+    conn, room_empty = rt.closed(request.sid)
     if conn is None:
         return
     removals = rt.presence.leave(request.namespace, request.sid)
     if removals:
         socketio.emit("awareness-update", awareness.encode(removals), namespace=request.namespace)
-    if rt.room_size(conn.atelier_id) == 0:
+    if room_empty:
         rt.store.forget(conn.atelier_id)
 
 
-def _accept_update(sid: str, data) -> None:
+def _accept_update(rt: Realtime, sid: str, data) -> None:
     """Validate a document update from a socket and queue it for commit."""
-    rt = state()
     conn = rt.connections.get(sid)
     if conn is None:
         return
@@ -199,7 +220,7 @@ def _accept_update(sid: str, data) -> None:
         log.info("refused an update from read-only %s", sid)
         return
     try:
-        data = check_update(data, current_app.config["SYNTHESE_MAX_UPDATE_BYTES"])
+        data = check_update(data, rt.app.config["SYNTHESE_MAX_UPDATE_BYTES"])
     except InvalidUpdate as exc:
         log.info("refused an update from %s: %s", sid, exc)
         return
@@ -277,8 +298,7 @@ class UpdatePipeline:
             with sheet.lock:
                 state_vector = sheet.doc.get_state()
         def receive(diff=None):
-            with self.rt.app.app_context():
-                _accept_update(sid, diff)
+            _accept_update(self.rt, sid, diff)
 
         # python-socketio's own emit: Flask-SocketIO would look for a request
         # context to run the callback in, and a background task has none.
