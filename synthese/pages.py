@@ -118,6 +118,5 @@ def atelier(atelier_id):
         },
     }
     return render_template(
-        "sheet.html", atelier=found, title=events.full_title(found), config=config, role=role,
-        sections=SECTIONS,
+        "sheet.html", atelier=found, title=events.full_title(found), config=config, sections=SECTIONS,
     )

@@ -36,7 +36,6 @@ class Connection:
     atelier_id: int
     credential_id: int
     role: str
-    name: str
 
 
 @dataclass
@@ -120,7 +119,7 @@ def on_connect(auth=None):
     if not access.can(role, "sheet.read_live"):
         raise ConnectionRefusedError("unauthorized")
     rt = state()
-    rt.opened(request.sid, Connection(atelier.id, credential.id, role, credential.name))
+    rt.opened(request.sid, Connection(atelier.id, credential.id, role))
     sheet = rt.store.sheet(atelier.id)
     with sheet.lock:
         state_vector = sheet.doc.get_state()
