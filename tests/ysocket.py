@@ -167,6 +167,17 @@ def _decode_sv(sv: bytes) -> dict[int, int]:
     return out
 
 
+def write_concurrently(clients, work, saved_timeout: float = 10) -> None:
+    """Run ``work(i, client)`` for every client at once; return once all are stored."""
+    threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.wait_saved(timeout=saved_timeout)
+
+
 def wait_until(predicate, timeout: float = 10, interval: float = 0.05, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -10,7 +10,7 @@ from pycrdt import Doc, Text
 
 from synthese.awareness import Entry, encode
 from tests.conftest import LiveServer
-from tests.ysocket import YClient, wait_until
+from tests.ysocket import YClient, wait_until, write_concurrently
 
 
 def api_fields(live, room):
@@ -223,13 +223,7 @@ def test_many_clients_with_offline_edits_converge(live):
             client.insert(key, boundary(local, client.text(key)), f"<{i}.{step}>")
             time.sleep(local.uniform(0, 0.02))
 
-    threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for c in clients:
-        c.wait_saved()
+    write_concurrently(clients, work)
     stored = api_fields(live, room)
     for c in clients:
         wait_until(lambda c=c: c.fields() == stored, message=f"{c.name} converged")
@@ -252,7 +246,8 @@ def test_database_locked_while_people_write_loses_nothing(tmp_path, request):
     request.addfinalizer(server.stop)
     room = server.new_atelier()
     clients = [YClient(server.base_url, room["id"], room["participant"], f"c{i}").connect() for i in range(3)]
-    lock = sqlite3.connect(tmp_path / "live.db", isolation_level=None, timeout=10)
+    # Released by another thread below, one user at a time.
+    lock = sqlite3.connect(tmp_path / "live.db", isolation_level=None, timeout=10, check_same_thread=False)
     lock.execute("BEGIN IMMEDIATE")
 
     def burst(i, client):
@@ -260,19 +255,21 @@ def test_database_locked_while_people_write_loses_nothing(tmp_path, request):
             client.append("discussion", f"<{i}.{n}>")
             time.sleep(0.01)
 
-    threads = [threading.Thread(target=burst, args=(i, c)) for i, c in enumerate(clients)]
-    for t in threads:
-        t.start()
-    time.sleep(1)
-    # The server still answers while the database is locked.
-    assert server.get("/").status_code == 200
-    time.sleep(1)
-    lock.execute("COMMIT")
-    lock.close()
-    for t in threads:
-        t.join()
-    for c in clients:
-        c.wait_saved(timeout=30)
+    answered_while_locked = []
+
+    def release_later():
+        time.sleep(1)
+        answered_while_locked.append(server.get("/").status_code)
+        time.sleep(1)
+        lock.execute("COMMIT")
+        lock.close()
+
+    releaser = threading.Thread(target=release_later)
+    releaser.start()
+    write_concurrently(clients, burst, saved_timeout=30)
+    releaser.join()
+    # The server still answered while the database was locked.
+    assert answered_while_locked == [200]
     assert "could not store" in server.log() and "update queue full" in server.log()
     stored = api_fields(server, room)["discussion"]
     assert all(f"<{i}.{n}>" in stored for i in range(3) for n in range(40))

@@ -1,10 +1,8 @@
 """Live servers on PostgreSQL, several processes, and Redis fan-out."""
-import threading
-
 import pytest
 
 from tests.conftest import LiveServer, need, port_open
-from tests.ysocket import YClient, wait_until
+from tests.ysocket import YClient, wait_until, write_concurrently
 
 
 @pytest.fixture
@@ -32,13 +30,7 @@ def test_two_processes_append_to_one_sheet_without_gap_or_duplicate(pg_servers, 
         for n in range(50):
             client.append("discussion", f"<{i}.{n}>")
 
-    threads = [threading.Thread(target=write, args=(i, c)) for i, c in enumerate(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for c in clients:
-        c.wait_saved()
+    write_concurrently(clients, write)
     import psycopg
 
     with psycopg.connect(postgres_url.replace("+psycopg", "")) as conn:

@@ -68,22 +68,33 @@ def test_cache_catches_up_with_what_another_process_appended(make_atelier):
     assert str(mine.sheet(atelier.id).doc.get("synthese", type=Text)) == "hello"
 
 
+def _after_fold(store, action) -> None:
+    """Make ``action`` happen between compaction's read of the log and its write."""
+    original_fold = store._fold
+
+    def fold_then_act(conn, atelier_id):
+        folded = original_fold(conn, atelier_id)
+        action()
+        return folded
+
+    store._fold = fold_then_act
+
+
 def test_compaction_that_lost_a_race_changes_nothing(make_atelier):
     """Two processes compact at once: the second finds the snapshot moved and backs off."""
     atelier, _, _ = make_atelier()
     store, other = DocumentStore(db.engine), DocumentStore(db.engine)
     writer = Writer()
     store.append([Pending(atelier.id, u) for u in writer.type("abcd")])
-    original_fold = store._fold
+    compacted_by_other = []
 
-    def fold_while_other_compacts(conn, atelier_id):
-        folded = original_fold(conn, atelier_id)
+    def other_appends_and_compacts():
         other.append([Pending(atelier.id, u) for u in writer.type("e")])
-        assert other.compact(atelier.id) == 5
-        return folded
+        compacted_by_other.append(other.compact(atelier.id))
 
-    store._fold = fold_while_other_compacts
+    _after_fold(store, other_appends_and_compacts)
     assert store.compact(atelier.id) == 0
+    assert compacted_by_other == [5]
     db.session.expire_all()
     head = db.session.get(SheetDocument, atelier.id)
     assert (head.snapshot_seq, head.head_seq) == (5, 5)
@@ -109,14 +120,7 @@ def test_compaction_keeps_updates_appended_after_it_read(make_atelier):
     store, other = DocumentStore(db.engine), DocumentStore(db.engine)
     writer = Writer()
     store.append([Pending(atelier.id, u) for u in writer.type("abc")])
-    original_fold = store._fold
-
-    def fold_then_someone_appends(conn, atelier_id):
-        folded = original_fold(conn, atelier_id)
-        other.append([Pending(atelier.id, u) for u in writer.type("XYZ")])
-        return folded
-
-    store._fold = fold_then_someone_appends
+    _after_fold(store, lambda: other.append([Pending(atelier.id, u) for u in writer.type("XYZ")]))
     assert store.compact(atelier.id) == 3
     remaining = db.session.execute(select(SheetUpdate.seq).order_by(SheetUpdate.seq)).scalars().all()
     assert remaining == [4, 5, 6]
