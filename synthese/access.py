@@ -13,20 +13,51 @@ PUBLIC = "public"
 #: Roles ordered from most to least powerful.
 ROLES = (ORGANISER, PORTEUR, PARTICIPANT, PUBLIC)
 
-#: action -> roles allowed to do it.
+MEMBERS = frozenset({ORGANISER, PORTEUR, PARTICIPANT})
+EVERYONE = frozenset(ROLES)
+
+#: action -> roles allowed to do it. The one place these rules are written;
+#: tests/unit/test_access_matrix.py checks every cell over HTTP and sockets.
 PERMISSIONS: dict[str, frozenset[str]] = {
+    # Events
+    "event.read_public": EVERYONE,
+    "event.read_members": MEMBERS,
     "event.manage": frozenset({ORGANISER}),
+    "event.dashboard": frozenset({ORGANISER}),
     "event.export": frozenset({ORGANISER}),
+    "event.import": frozenset({ORGANISER}),
+    # Ateliers
     "atelier.create": frozenset({ORGANISER}),
-    "sheet.read_live": frozenset({ORGANISER, PORTEUR, PARTICIPANT}),
-    "sheet.write": frozenset({ORGANISER, PORTEUR, PARTICIPANT}),
+    "atelier.propose": frozenset({PORTEUR, PARTICIPANT}),
+    "atelier.edit": frozenset({ORGANISER, PORTEUR}),
+    "atelier.remove": frozenset({ORGANISER}),
+    "atelier.merge": frozenset({ORGANISER}),
+    # Sheets
+    "sheet.read_published": EVERYONE,
+    "sheet.read_live": MEMBERS,
+    "sheet.write": MEMBERS,
     "sheet.publish": frozenset({ORGANISER, PORTEUR}),
-    "presence.announce": frozenset({ORGANISER, PORTEUR, PARTICIPANT}),
+    "sheet.unpublish": frozenset({ORGANISER, PORTEUR}),
+    "presence.announce": MEMBERS,
 }
 
 
 def can(role: str, action: str) -> bool:
     return role in PERMISSIONS[action]
+
+
+class Denied(Exception):
+    """Raised by require(); views answer 401 to the public, 403 to members."""
+
+    def __init__(self, role: str, action: str):
+        super().__init__(f"{role} may not {action}")
+        self.role = role
+        self.action = action
+
+
+def require(role: str, action: str) -> None:
+    if not can(role, action):
+        raise Denied(role, action)
 
 
 def role_for_atelier(credential: Credential | None, atelier: Atelier) -> str:

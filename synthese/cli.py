@@ -23,6 +23,14 @@ def main(argv=None) -> int:
     export = commands.add_parser("export", help="write an event's sheets as markdown")
     export.add_argument("slug")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("--published", action="store_true",
+                        help="published versions only (default: the sheets as written now)")
+    export.add_argument("--zip", action="store_true",
+                        help="a zip of one file per sheet with YAML front matter (needs -o)")
+    export.add_argument("--lang", choices=["fr", "en"], default="fr", help="language of the headings")
+    imp = commands.add_parser("import", help="create sheets in an event from markdown or a zip of it")
+    imp.add_argument("slug")
+    imp.add_argument("file", help="a .md file (one sheet or a whole event) or a .zip of .md files")
     args = parser.parse_args(argv)
 
     if args.command == "serve" and args.async_mode == "gevent":
@@ -44,7 +52,9 @@ def main(argv=None) -> int:
         return serve_app(create_app(overrides), args.host, args.port)
     app = create_app()
     with app.app_context():
-        return export_event(args.slug, args.output)
+        if args.command == "import":
+            return import_file(args.slug, args.file)
+        return export_event(args.slug, args.output, args.published, args.zip, args.lang)
 
 
 def serve_app(app, host: str, port: int) -> int:
@@ -95,21 +105,52 @@ def _no_delay_handler():
     return NoDelayHandler
 
 
-def export_event(slug: str, output: str | None) -> int:
+def export_event(slug: str, output: str | None, published: bool = False, as_zip: bool = False,
+                 lang: str = "fr") -> int:
+    from . import exporting
     from .events import event_by_slug
-    from .markdown import event_markdown
 
     event = event_by_slug(slug)
     if event is None:
         print(f"synthese: no event with slug {slug!r}", file=sys.stderr)
         return 1
-    text = event_markdown(event)
+    source = exporting.PUBLISHED if published else exporting.DRAFT
+    if as_zip:
+        if not output:
+            print("synthese: --zip needs -o FILE", file=sys.stderr)
+            return 2
+        with open(output, "wb") as f:
+            f.write(exporting.event_zip(event, source, lang))
+        return 0
+    text = exporting.event_document(event, source, lang)
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def import_file(slug: str, path: str) -> int:
+    from . import importing
+    from .events import event_by_slug
+
+    event = event_by_slug(slug)
+    if event is None:
+        print(f"synthese: no event with slug {slug!r}", file=sys.stderr)
+        return 1
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.lower().endswith(".zip"):
+        report = importing.import_zip(event, data)
+    else:
+        report = importing.import_markdown(event, data.decode("utf-8"), source=path)
+    for created in report.created:
+        session = f" ({created['session']})" if created["session"] else ""
+        print(f"created: atelier {created['number']} - {created['title']}{session}")
+    for problem in report.problems:
+        print(f"not imported: {problem}", file=sys.stderr)
+    return 0 if report.created or not report.problems else 1
 
 
 def init_app(app) -> None:
@@ -119,9 +160,19 @@ def init_app(app) -> None:
     @app.cli.command("export")
     @click.argument("slug")
     @click.option("-o", "--output", default=None)
-    def export_command(slug, output):
+    @click.option("--published", is_flag=True, help="Published versions only.")
+    @click.option("--zip", "as_zip", is_flag=True, help="One file per sheet with front matter (needs -o).")
+    @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr")
+    def export_command(slug, output, published, as_zip, lang):
         """Write an event's sheets as markdown."""
-        sys.exit(export_event(slug, output))
+        sys.exit(export_event(slug, output, published, as_zip, lang))
+
+    @app.cli.command("import")
+    @click.argument("slug")
+    @click.argument("path")
+    def import_command(slug, path):
+        """Create sheets in an event from markdown or a zip of it."""
+        sys.exit(import_file(slug, path))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from . import events
+from . import ateliers, events
 from .extensions import db
 from .models import Event
 
@@ -31,9 +31,14 @@ def ensure_demo() -> dict | None:
         sessions=[{"label": "Session 1", "time": "10h-11h30"}, {"label": "Session 2", "time": "14h-15h30"}],
     )
     event = created.obj
-    first = events.create_atelier(event, "Emergence", session="Session 1", number=1, porteur="Sophie Martin, Ville de Lyon")
-    events.create_atelier(event, "Commande publique et innovation", session="Session 1", number=2)
-    events.create_atelier(event, "Participation citoyenne", session="Session 2", number=1)
+    first = ateliers.create_atelier(
+        event, "Emergence", session="Session 1", number=1, porteur="Sophie Martin, Ville de Lyon",
+        question="Comment accompagner les transformations dans les collectivités, avec les citoyens ?",
+    )
+    ateliers.create_atelier(event, "Commande publique et innovation", session="Session 1", number=2,
+                            question="Comment acheter de l'innovation sans prendre de risque juridique ?")
+    ateliers.create_atelier(event, "Participation citoyenne", session="Session 2", number=1)
+    events.update_event(event, current_session="Session 1")
     saved = {
         "slug": event.slug,
         "join_code": event.join_code,

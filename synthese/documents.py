@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from pycrdt import Doc
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .database import RawConnection
 from .extensions import db
@@ -165,9 +165,13 @@ class DocumentStore:
 
     def state(self, atelier_id: int) -> bytes:
         """The whole document as one Yjs update, read from the database alone."""
+        return self.snapshot(atelier_id)[0]
+
+    def snapshot(self, atelier_id: int) -> tuple[bytes, int]:
+        """The whole document as one Yjs update, and the log sequence number it covers."""
         sheet = Sheet(atelier_id)
         self.refresh(sheet)
-        return sheet.doc.get_update()
+        return sheet.doc.get_update(), sheet.seq
 
     def fields(self, atelier_id: int) -> dict[str, str]:
         """The sheet's sections as stored right now."""
@@ -221,6 +225,21 @@ class DocumentStore:
             conn.discard()
             raise
         return result
+
+    def append_edit(self, atelier_id: int, data: bytes, credential_id: int | None = None) -> int:
+        """Append one server-side edit (a merge, a restore) in the session's transaction.
+
+        Rarely used, so it goes through the ORM session; the caller commits,
+        then relays the edit to connected clients. Returns its sequence number.
+        """
+        seq = db.session.execute(
+            update(SheetDocument)
+            .where(SheetDocument.atelier_id == atelier_id)
+            .values(head_seq=SheetDocument.head_seq + 1, edited_at=utcnow())
+            .returning(SheetDocument.head_seq)
+        ).scalar_one()
+        db.session.add(SheetUpdate(atelier_id=atelier_id, seq=seq, data=data, credential_id=credential_id))
+        return seq
 
     def apply_committed(self, result: list[Appended]) -> None:
         """Bring cached documents up to date with what append() committed."""

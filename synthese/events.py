@@ -1,16 +1,15 @@
-"""Events, their sessions and ateliers, and joining them: plain domain logic."""
+"""Events, their sessions, and joining them: plain domain logic."""
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from pycrdt import Doc, Text
 from sqlalchemy import func, select
 
 from . import access, tokens
 from .extensions import db
-from .models import Atelier, Event, EventSession, SheetDocument, SheetUpdate
+from .models import Atelier, Event, EventSession
 
 #: Join-code alphabet: no 0/O, 1/I/L, so a code read aloud or from a screen is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -94,6 +93,46 @@ def create_event(
     return Created(event, token)
 
 
+#: Event fields an organiser may change after creation.
+EDITABLE = ("title", "description", "place", "starts_on", "ends_on", "open_space")
+
+
+def update_event(event: Event, **changes) -> Event:
+    """Change an event's details, its open-space switch or its current session."""
+    unknown = set(changes) - set(EDITABLE) - {"current_session"}
+    if unknown:
+        raise DomainError("invalid", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    if "title" in changes:
+        changes["title"] = (changes["title"] or "").strip()
+        if not changes["title"]:
+            raise DomainError("invalid", "An event needs a title.")
+    starts = changes.get("starts_on", event.starts_on)
+    ends = changes.get("ends_on", event.ends_on)
+    if starts and ends and ends < starts:
+        raise DomainError("invalid", "An event cannot end before it starts.")
+    if "current_session" in changes:
+        set_current_session(event, changes.pop("current_session"))
+    for key, value in changes.items():
+        setattr(event, key, value)
+    db.session.commit()
+    return event
+
+
+def set_current_session(event: Event, label: str | None) -> None:
+    """Mark the session running now (None: no session is running)."""
+    found = None
+    if label:
+        found = next((s for s in event.sessions if s.label == label), None)
+        if found is None:
+            raise DomainError("invalid", "This event has no session with that label.")
+    for each in event.sessions:
+        each.is_current = each is found
+
+
+def current_session(event: Event) -> EventSession | None:
+    return next((s for s in event.sessions if s.is_current), None)
+
+
 def session_named(event: Event, label: str, time: str = "", position: int | None = None) -> EventSession:
     """The event's session with this label, created if needed."""
     label = label.strip()
@@ -108,57 +147,6 @@ def session_named(event: Event, label: str, time: str = "", position: int | None
     db.session.add(found)
     db.session.flush()
     return found
-
-
-def create_atelier(
-    event: Event,
-    title: str,
-    session: str | None = None,
-    number: int | None = None,
-    place: str = "",
-    porteur: str = "",
-) -> Created:
-    """Create an atelier, its empty sheet document and its porteur credential."""
-    title = title.strip()
-    if not title:
-        raise DomainError("invalid", "An atelier needs a title or theme.")
-    event_session = session_named(event, session) if session else None
-    if number is None:
-        number = 1 + (
-            db.session.execute(
-                select(func.max(Atelier.number)).where(
-                    Atelier.event_id == event.id, Atelier.session_id == (event_session and event_session.id)
-                )
-            ).scalar()
-            or 0
-        )
-    atelier = Atelier(
-        event=event,
-        session=event_session,
-        number=number,
-        title=title,
-        place=place,
-        porteur_name=porteur.strip(),
-    )
-    db.session.add(atelier)
-    db.session.flush()
-    document = SheetDocument(atelier_id=atelier.id)
-    db.session.add(document)
-    if atelier.porteur_name:
-        # Seeded once, as a real stored update: never rebuilt from text later.
-        document.head_seq = 1
-        db.session.add(SheetUpdate(atelier_id=atelier.id, seq=1, data=_seed(atelier.porteur_name)))
-    _, token = tokens.issue(
-        role=access.PORTEUR, event_id=event.id, atelier_id=atelier.id, name=atelier.porteur_name
-    )
-    db.session.commit()
-    return Created(atelier, token)
-
-
-def _seed(porteur: str) -> bytes:
-    doc = Doc()
-    doc.get("porteur", type=Text).insert(0, porteur)
-    return doc.get_update()
 
 
 def join(event: Event, join_code: str, name: str, organisation: str = "") -> Created:

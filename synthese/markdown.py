@@ -1,12 +1,23 @@
-"""Sheets as markdown (contract section 4)."""
-from .events import full_title
-from .models import Atelier
+"""The markdown format of sheets (contract section 4): writing and reading it.
+
+Pure functions on text; exporting.py and importing.py bring the database.
+"""
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
 from .sheets import SECTIONS, participant_names
 
+#: Section heading text (French or English) -> section key.
+SECTION_BY_TITLE = {title: s.key for s in SECTIONS for title in (s.title_fr, s.title_en)}
+SECTION_ORDER = [s.key for s in SECTIONS]
+CONTENTS_TITLES = ("Sommaire", "Contents")
 
-def sheet_markdown(atelier: Atelier, fields: dict[str, str], level: int = 1, lang: str = "fr") -> str:
+
+def sheet_markdown(title: str, fields: dict[str, str], level: int = 1, lang: str = "fr") -> str:
     """One sheet: its title, then each section under its heading."""
-    lines = [f"{'#' * level} {full_title(atelier)}", ""]
+    lines = [f"{'#' * level} {title}", ""]
     for section in SECTIONS:
         lines += [f"{'#' * (level + 1)} {section.title(lang)}", ""]
         text = fields.get(section.key, "")
@@ -19,24 +30,192 @@ def sheet_markdown(atelier: Atelier, fields: dict[str, str], level: int = 1, lan
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def event_markdown(title: str, sheets: list[tuple[str, dict[str, str]]], lang: str = "fr") -> str:
+    """Several sheets in one document: the event's title, a table of contents,
+    then every sheet with its headings one level down."""
+    parts = [f"# {title}", ""]
+    if sheets:
+        parts += [f"## {CONTENTS_TITLES[lang == 'en']}", ""]
+        parts += [f"- [{_link_text(t)}](#{heading_anchor(t)})" for t, _ in sheets]
+        parts.append("")
+    for sheet_title, fields in sheets:
+        parts.append(sheet_markdown(sheet_title, fields, level=2, lang=lang))
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _link_text(title: str) -> str:
+    return re.sub(r"([\[\]\\])", r"\\\1", title)
+
+
 def heading_anchor(title: str) -> str:
     """The anchor markdown renderers (GitHub style) give a heading."""
     kept = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
     return kept.replace(" ", "-")
 
 
-def event_markdown(event, lang: str = "fr") -> str:
-    """Every sheet of an event in one document, with a table of contents."""
-    from .documents import current_store
-    from .events import ordered_ateliers
+def with_front_matter(meta: dict, body: str) -> str:
+    """A markdown file opened by YAML front matter, for static-site generators."""
+    head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1_000_000)
+    return f"---\n{head}---\n\n{body}"
 
-    store = current_store()
-    ateliers = ordered_ateliers(event)
-    parts = [f"# {event.title}", ""]
-    if ateliers:
-        parts += ["## Sommaire" if lang == "fr" else "## Contents", ""]
-        parts += [f"- [{full_title(a)}](#{heading_anchor(full_title(a))})" for a in ateliers]
-        parts.append("")
-    for atelier in ateliers:
-        parts.append(sheet_markdown(atelier, store.fields(atelier.id), level=2, lang=lang))
-    return "\n".join(parts).rstrip("\n") + "\n"
+
+# -- reading -------------------------------------------------------------------
+
+
+TITLE = re.compile(r"^Atelier\s+(\d{1,4})\s+-\s+(.+)$")
+
+
+def parse_title(title: str) -> tuple[int | None, str, str | None]:
+    """'Atelier 2 - Emergence - Session 1' -> (2, 'Emergence', 'Session 1').
+
+    Without the 'Atelier N - ' prefix the whole title is the theme. The
+    last ' - ' part is the session, as sheets are titled on export.
+    """
+    match = TITLE.match(title.strip())
+    if not match:
+        return None, title.strip(), None
+    number, rest = int(match[1]), match[2].strip()
+    theme, sep, session = rest.rpartition(" - ")
+    if not sep or not theme.strip():
+        return number, rest, None
+    return number, theme.strip(), session.strip()
+
+
+@dataclass
+class ParsedSheet:
+    title: str
+    fields: dict[str, str]
+    #: Line (1-based) of the sheet's heading, for reports.
+    line: int
+    #: Front matter, when the file had one.
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Parsed:
+    event_title: str | None = None
+    sheets: list[ParsedSheet] = field(default_factory=list)
+    #: What could not be read, as sentences for the person importing.
+    problems: list[str] = field(default_factory=list)
+
+
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def parse(text: str) -> Parsed:
+    """Read sheets out of markdown: one sheet, or an event document.
+
+    A sheet is a heading followed by headings one level down titled with the
+    sheet's sections (French or English). Anything else that looks like a
+    heading inside a section is text of that section, so what people wrote
+    comes back verbatim.
+    """
+    result = Parsed()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    meta, text, offset = _split_front_matter(text, result)
+    lines = text.split("\n")
+    headings = _headings(lines)
+    starts = [
+        i for i, (ln, level, title) in enumerate(headings)
+        if i + 1 < len(headings)
+        and headings[i + 1][1] == level + 1
+        and headings[i + 1][2] in SECTION_BY_TITLE
+        and not _has_text(lines, ln + 1, headings[i + 1][0])
+    ]
+    if not starts:
+        result.problems.append("No sheet found: a sheet is a heading followed by its sections "
+                               "(## Question, ## Synthèse, ...).")
+        return result
+    first_line = headings[starts[0]][0]
+    for ln, level, title in headings:
+        if ln >= first_line:
+            break
+        if level == 1 and result.event_title is None:
+            result.event_title = title
+    for n, start in enumerate(starts):
+        ln, level, title = headings[start]
+        end_line = headings[starts[n + 1]][0] if n + 1 < len(starts) else len(lines)
+        sheet = ParsedSheet(title=title, fields={}, line=ln + 1 + offset, meta=meta if len(starts) == 1 else {})
+        _read_sections(lines, [h for h in headings if ln < h[0] < end_line], level + 1, end_line, sheet)
+        result.sheets.append(sheet)
+    _report_outside(lines, headings, starts, result, offset)
+    return result
+
+
+def _split_front_matter(text: str, result: Parsed) -> tuple[dict, str, int]:
+    if not text.startswith("---\n"):
+        return {}, text, 0
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        return {}, text, 0
+    head, body = text[4:end], text[end + 5:]
+    try:
+        meta = yaml.safe_load(head) or {}
+        if not isinstance(meta, dict):
+            raise ValueError("not a mapping")
+    except (yaml.YAMLError, ValueError) as exc:
+        result.problems.append(f"The front matter could not be read ({exc.__class__.__name__}); it was ignored.")
+        meta = {}
+    return meta, body, head.count("\n") + 2
+
+
+def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line index, level, text) of ATX headings outside fenced code."""
+    found, fence = [], None
+    for i, line in enumerate(lines):
+        m = FENCE.match(line)
+        if m:
+            if fence is None:
+                fence = m[1][0]
+            elif m[1][0] == fence:
+                fence = None
+            continue
+        if fence is None:
+            h = HEADING.match(line)
+            if h:
+                found.append((i, len(h[1]), h[2]))
+    return found
+
+
+def _has_text(lines, start: int, end: int) -> bool:
+    return any(line.strip() for line in lines[start:end])
+
+
+def _read_sections(lines, headings, level, end_line, sheet) -> None:
+    """Split a sheet's lines by its section headings, in the sheet's order."""
+    position = -1
+    marks = []
+    for ln, lvl, title in headings:
+        key = SECTION_BY_TITLE.get(title) if lvl == level else None
+        if key is not None and SECTION_ORDER.index(key) > position:
+            position = SECTION_ORDER.index(key)
+            marks.append((ln, key))
+    for n, (ln, key) in enumerate(marks):
+        stop = marks[n + 1][0] if n + 1 < len(marks) else end_line
+        body = "\n".join(lines[ln + 1:stop]).strip("\n")
+        if key == "participants":
+            names = []
+            for line in body.split("\n"):
+                name = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip()
+                if name:
+                    names.append(name)
+            body = "\n".join(names)
+        sheet.fields[key] = body
+
+
+def _report_outside(lines, headings, starts, result, offset) -> None:
+    """Report text that belongs to no sheet (the contents list is expected)."""
+    first = headings[starts[0]][0]
+    blocks = []
+    for i, (ln, level, title) in enumerate(headings):
+        if ln >= first:
+            break
+        stop = headings[i + 1][0] if i + 1 < len(headings) else first
+        if title in CONTENTS_TITLES or (level == 1 and title == result.event_title):
+            continue
+        blocks.append((ln, title, stop))
+    for ln, title, stop in blocks:
+        result.problems.append(f"Line {ln + 1 + offset}: “{title[:80]}” is not a sheet (no section follows); it was not imported.")
+    if _has_text(lines, 0, headings[0][0]):
+        result.problems.append("The text before the first heading was not imported.")

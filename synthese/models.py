@@ -2,7 +2,7 @@
 Yjs document of each atelier's sheet (a snapshot plus an append-only log)."""
 from datetime import date, datetime, timezone
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -25,6 +25,8 @@ class Event(db.Model):
     ends_on: Mapped[date | None]
     #: Short code participants type to join (normalised: upper case, no dash).
     join_code: Mapped[str] = mapped_column(String(16), unique=True)
+    #: Open-space mode: participants propose ateliers and become their porteurs.
+    open_space: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sessions: Mapped[list["EventSession"]] = relationship(
@@ -48,6 +50,8 @@ class EventSession(db.Model):
     time: Mapped[str] = mapped_column(String(80), default="")
     #: Display order within the event.
     position: Mapped[int] = mapped_column(default=0)
+    #: The session running now, whose ateliers joining participants see first.
+    is_current: Mapped[bool] = mapped_column(default=False)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
 
@@ -67,12 +71,22 @@ class Atelier(db.Model):
     place: Mapped[str] = mapped_column(String(200), default="")
     #: Name of the porteur as announced in the programme.
     porteur_name: Mapped[str] = mapped_column(String(200), default="")
+    #: The question as announced (programme or open-space proposal); the
+    #: sheet's Question section starts with it and lives on in the document.
+    question: Mapped[str] = mapped_column(Text, default="")
+    #: Proposed by a participant in open-space mode (rather than by the organiser).
+    proposed: Mapped[bool] = mapped_column(default=False)
+    #: Whether its published versions are readable by anyone (unpublishing hides them).
+    public: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="ateliers")
     session: Mapped[EventSession | None] = relationship()
     document: Mapped["SheetDocument"] = relationship(
         back_populates="atelier", cascade="all, delete-orphan", uselist=False
+    )
+    versions: Mapped[list["SheetVersion"]] = relationship(
+        back_populates="atelier", order_by="SheetVersion.number", cascade="all, delete-orphan"
     )
 
 
@@ -137,3 +151,31 @@ class SheetUpdate(db.Model):
         ForeignKey("credentials.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SheetVersion(db.Model):
+    """A published, frozen version of a sheet."""
+
+    __tablename__ = "sheet_versions"
+    __table_args__ = (UniqueConstraint("atelier_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), index=True)
+    #: 1, 2, ... per atelier.
+    number: Mapped[int]
+    #: The sheet's full title when it was published.
+    title: Mapped[str] = mapped_column(String(400))
+    #: Section key -> text, as published.
+    fields: Mapped[dict] = mapped_column(JSON)
+    #: The Yjs document as published (lets an earlier state be restored as a new edit).
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Log sequence number the version was taken at.
+    seq: Mapped[int] = mapped_column(default=0)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Name of who published it, kept even if their credential goes.
+    published_by: Mapped[str] = mapped_column(String(200), default="")
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("credentials.id", ondelete="SET NULL")
+    )
+
+    atelier: Mapped[Atelier] = relationship(back_populates="versions")

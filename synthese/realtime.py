@@ -67,6 +67,14 @@ class Realtime:
         return conn, not left
 
 
+    def people(self) -> dict[int, dict[int, str]]:
+        """Per atelier, the credentials connected through this process and their roles."""
+        found: dict[int, dict[int, str]] = {}
+        for conn in list(self.connections.values()):
+            found.setdefault(conn.atelier_id, {})[conn.credential_id] = conn.role
+        return found
+
+
 def state() -> Realtime:
     return current_app.extensions["synthese.realtime"]
 
@@ -226,6 +234,12 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
     if data == EMPTY_UPDATE:
         return
     rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid))
+
+
+def relay_edit(atelier_id: int, update: bytes) -> None:
+    """Send a committed server-side edit (a merge) to everyone in the room."""
+    if update:
+        socketio.emit("sync-update", update, namespace=namespace_for(atelier_id))
 
 
 # -- commit, then relay --------------------------------------------------------

@@ -50,6 +50,9 @@ class AtelierCreate(Base):
     number = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 9999))
     place = Str(200, load_default="")
     porteur = Str(200, load_default="", metadata={"description": "Name of the porteur"})
+    question = Str(2000, load_default="", metadata={
+        "description": "The question as announced; the sheet's Question section starts with it "
+                       "(required for an open-space proposal)"})
 
 
 class AtelierCreated(ma.Schema):
@@ -85,6 +88,130 @@ class SheetOut(ma.Schema):
     theme = ma.fields.String()
     number = ma.fields.Integer()
     session = ma.fields.String(allow_none=True)
-    status = ma.fields.String(metadata={"description": "empty or writing"})
+    status = ma.fields.String(metadata={"description": "empty, writing or published"})
+    version = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The version shown (the public and ?version=N), else the latest published"})
+    public = ma.fields.Boolean(metadata={"description": "Whether published versions are public"})
+    live = ma.fields.Boolean(metadata={"description": "True: the sheet as written now; false: a frozen version"})
+    published_at = ma.fields.DateTime(allow_none=True)
     edited_at = ma.fields.DateTime(allow_none=True)
     fields = ma.fields.Nested(Fields)
+
+
+class EventUpdate(Base):
+    title = Str(200)
+    description = Str(5000)
+    place = Str(200)
+    starts_on = ma.fields.Date(allow_none=True)
+    ends_on = ma.fields.Date(allow_none=True)
+    open_space = ma.fields.Boolean(metadata={"description": "Participants may propose ateliers"})
+    current_session = Str(120, allow_none=True, metadata={"description": "Label of the session running now"})
+
+
+class SessionCreate(Base):
+    label = Str(120, required=True)
+    time = Str(80, load_default="")
+
+
+class SessionOut(ma.Schema):
+    label = ma.fields.String()
+    time = ma.fields.String()
+    current = ma.fields.Boolean()
+
+
+class AtelierSummary(ma.Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    title = ma.fields.String(metadata={"description": "Title or theme"})
+    full_title = ma.fields.String(metadata={"description": "'Atelier 2 - Emergence - Session 1'"})
+    session = ma.fields.String(allow_none=True)
+    place = ma.fields.String()
+    porteur = ma.fields.String()
+    question = ma.fields.String()
+    proposed = ma.fields.Boolean()
+    status = ma.fields.String(metadata={"description": "empty, writing or published"})
+    version = ma.fields.Integer(allow_none=True, metadata={"description": "Latest published version"})
+    url = ma.fields.String()
+
+
+class EventOut(ma.Schema):
+    slug = ma.fields.String()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    place = ma.fields.String()
+    starts_on = ma.fields.Date(allow_none=True)
+    ends_on = ma.fields.Date(allow_none=True)
+    open_space = ma.fields.Boolean()
+    role = ma.fields.String(metadata={"description": "Your role: organiser, participant or public"})
+    join_code = ma.fields.String(metadata={"description": "Members only"})
+    join_url = ma.fields.String(metadata={"description": "Members only"})
+    sessions = ma.fields.List(ma.fields.Nested(SessionOut))
+    ateliers = ma.fields.List(ma.fields.Nested(AtelierSummary),
+                              metadata={"description": "The public sees published sheets only"})
+
+
+class AtelierPropose(Base):
+    title = Str(200, required=True, metadata={"description": "Title or theme"})
+    question = Str(2000, required=True)
+    session = Str(120, load_default=None, allow_none=True)
+
+
+class AtelierUpdate(Base):
+    title = Str(200)
+    session = Str(120, allow_none=True)
+    number = ma.fields.Integer(validate=validate.Range(1, 9999))
+    place = Str(200)
+    porteur = Str(200)
+    question = Str(2000)
+
+
+class MergeRequest(Base):
+    into = ma.fields.Integer(required=True, metadata={"description": "Id of the atelier that stays"})
+
+
+class VersionQuery(Base):
+    version = ma.fields.Integer(load_default=None, validate=validate.Range(1, 1_000_000),
+                                metadata={"description": "A published version (default: live for members, "
+                                                         "latest published for the public)"})
+
+
+class VersionOut(ma.Schema):
+    version = ma.fields.Integer()
+    title = ma.fields.String()
+    published_at = ma.fields.DateTime()
+    published_by = ma.fields.String()
+    url = ma.fields.String(metadata={"description": "Page of this version"})
+
+
+class Published(VersionOut):
+    new = ma.fields.Boolean(metadata={"description": "False when nothing changed since the last version"})
+    public = ma.fields.Boolean()
+
+
+class ExportQuery(Base):
+    source = ma.fields.String(load_default="draft", validate=validate.OneOf(["draft", "published"]),
+                              metadata={"description": "draft: what is written now; published: latest "
+                                                       "published versions only"})
+    lang = ma.fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
+
+
+class ImportReport(ma.Schema):
+    created = ma.fields.List(ma.fields.Dict(), metadata={"description": "Ateliers created"})
+    problems = ma.fields.List(ma.fields.String(), metadata={"description": "What could not be read"})
+
+
+class PresentPerson(ma.Schema):
+    name = ma.fields.String()
+    role = ma.fields.String()
+
+
+class DashboardRow(AtelierSummary):
+    present = ma.fields.List(ma.fields.Nested(PresentPerson))
+    edited_at = ma.fields.DateTime(allow_none=True)
+    published_at = ma.fields.DateTime(allow_none=True)
+    edited_since_published = ma.fields.Boolean()
+
+
+class Dashboard(ma.Schema):
+    ateliers = ma.fields.List(ma.fields.Nested(DashboardRow))
+    present = ma.fields.Integer(metadata={"description": "People connected to a sheet"})

@@ -39,6 +39,32 @@ def fields_from_update(update: bytes) -> dict[str, str]:
     return read_fields(doc)
 
 
+def update_from_fields(fields: dict[str, str]) -> bytes:
+    """A Yjs update that creates a document holding these sections' text."""
+    doc = Doc()
+    for key in SECTION_KEYS:
+        if fields.get(key):
+            doc.get(key, type=Text).insert(0, fields[key])
+    return doc.get_update()
+
+
+def appending(state: bytes, additions: dict[str, str]) -> bytes:
+    """An edit of the document ``state`` that appends text to sections.
+
+    It is a new edit on top of the existing document, so connected clients
+    merge it like anyone's typing (rewriting the text would duplicate it).
+    """
+    doc = Doc()
+    if state:
+        doc.apply_update(state)
+    before = doc.get_state()
+    for key, addition in additions.items():
+        if addition:
+            text = doc.get(key, type=Text)
+            text.insert(len(text), addition)
+    return doc.get_update(before)
+
+
 def participant_names(text: str) -> list[str]:
     """The Participants section holds one person per line."""
     return [line.strip() for line in text.splitlines() if line.strip()]

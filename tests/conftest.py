@@ -237,14 +237,14 @@ def make_event(app):
 @pytest.fixture
 def make_atelier(make_event):
     """Create an atelier in a new (or given) event; returns (atelier, porteur token, organiser token)."""
-    from synthese import events
+    from synthese import ateliers
 
     def make(event=None, title="Données ouvertes et services publics", session="Session 2", **kw):
         organiser = None
         if event is None:
             created = make_event()
             event, organiser = created.obj, created.token
-        made = events.create_atelier(event, title, session=session, **kw)
+        made = ateliers.create_atelier(event, title, session=session, **kw)
         return made.obj, made.token, organiser
 
     return make

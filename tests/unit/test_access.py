@@ -1,7 +1,7 @@
 """The permission table and the role each credential gives."""
 import pytest
 
-from synthese import access, events, tokens
+from synthese import access, ateliers, events, tokens
 
 # The whole matrix, written out: (role, action) -> allowed.
 EXPECTED = {
@@ -21,7 +21,7 @@ def test_permission_matrix(role, action):
 
 def test_roles_on_ateliers(make_atelier):
     atelier, porteur_token, organiser_token = make_atelier()
-    sibling = events.create_atelier(atelier.event, "Autre atelier", session="Session 2")
+    sibling = ateliers.create_atelier(atelier.event, "Autre atelier", session="Session 2")
     participant = events.join(atelier.event, atelier.event.join_code, "Anna").token
     _, other_porteur, other_organiser = make_atelier()
     role = lambda token, a=atelier: access.role_for_atelier(tokens.find(token), a)  # noqa: E731

@@ -78,11 +78,12 @@ def test_create_atelier(atelier):
 def test_only_the_organiser_creates_ateliers(client, event, atelier, participant):
     url = f"/api/events/{event['slug']}/ateliers"
     body = {"title": "Autre"}
-    assert_error(client.post(url, json=body), 403, "forbidden")
+    assert_error(client.post(url, json=body), 401, "unauthorized")
     assert_error(client.post(url, json=body, headers=bearer("x" * 43)), 401, "unauthorized")
     assert_error(client.post(url, json=body, headers={"Authorization": "Basic abc"}), 401, "unauthorized")
-    assert_error(client.post(url, json=body, headers=bearer(participant["token"])), 403, "forbidden")
-    assert_error(client.post(url, json=body, headers=bearer(atelier["porteur_token"])), 403, "forbidden")
+    # Participants may only propose, and only in open-space mode.
+    assert_error(client.post(url, json=body, headers=bearer(participant["token"])), 403, "closed")
+    assert_error(client.post(url, json=body, headers=bearer(atelier["porteur_token"])), 403, "closed")
     other = client.post("/api/events", json={"title": "Autre forum"}).json
     assert_error(client.post(url, json=body, headers=bearer(other["organiser_token"])), 403, "forbidden")
     assert_error(client.post("/api/events/nope/ateliers", json=body, headers=bearer(event["organiser_token"])),

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from synthese import access, events, tokens
+from synthese import access, ateliers, events, tokens
 from synthese.extensions import db
 from synthese.documents import DocumentStore
 from synthese.models import Credential
@@ -32,8 +32,8 @@ def test_sessions_are_created_in_order(make_event):
 
 def test_ateliers_are_numbered_per_session_and_titled_like_sheets(make_atelier):
     first, _, _ = make_atelier(title="Emergence", session="Session 1")
-    second = events.create_atelier(first.event, "Commande publique", session="Session 1").obj
-    other = events.create_atelier(first.event, "Participation", session="Session 2").obj
+    second = ateliers.create_atelier(first.event, "Commande publique", session="Session 1").obj
+    other = ateliers.create_atelier(first.event, "Participation", session="Session 2").obj
     assert (first.number, second.number, other.number) == (1, 2, 1)
     assert events.full_title(first) == "Atelier 1 - Emergence - Session 1"
     assert events.ordered_ateliers(first.event) == [first, second, other]

@@ -1,10 +1,12 @@
 """Sheets and events as markdown (contract section 4)."""
 from pathlib import Path
 
-from synthese import events
+from synthese import ateliers, events
 from synthese.extensions import db
 from synthese.documents import DocumentStore, Pending
-from synthese.markdown import event_markdown, sheet_markdown
+from synthese.events import full_title
+from synthese.exporting import event_document
+from synthese.markdown import sheet_markdown
 from tests.conftest import sheet_update
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "atelier-donnees.md"
@@ -21,12 +23,12 @@ FIELDS = {
 
 def test_sheet_markdown_has_the_reference_shape(make_atelier):
     atelier, _, _ = make_atelier(title="Données ouvertes et services publics", session="Session 2", number=3)
-    assert sheet_markdown(atelier, FIELDS) == FIXTURE.read_text()
+    assert sheet_markdown(full_title(atelier), FIELDS) == FIXTURE.read_text()
 
 
 def test_empty_sections_keep_their_headings(make_atelier):
     atelier, _, _ = make_atelier(title="Emergence", session="Session 1", number=2)
-    text = sheet_markdown(atelier, {})
+    text = sheet_markdown(full_title(atelier), {})
     assert text.splitlines()[0] == "# Atelier 2 - Emergence - Session 1"
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
         "## Question", "## Synthèse", "## Porteur", "## Participants", "## Éléments importants de la discussion",
@@ -35,11 +37,11 @@ def test_empty_sections_keep_their_headings(make_atelier):
 
 def test_event_export_orders_sheets_and_lists_them(make_event):
     event = make_event("Forum 2026", sessions=[{"label": "Session 1"}, {"label": "Session 2"}]).obj
-    late = events.create_atelier(event, "Participation", session="Session 2", number=1).obj
-    early = events.create_atelier(event, "Emergence", session="Session 1", number=2).obj
+    late = ateliers.create_atelier(event, "Participation", session="Session 2", number=1).obj
+    early = ateliers.create_atelier(event, "Emergence", session="Session 1", number=2).obj
     DocumentStore(db.engine).append([Pending(early.id, sheet_update(question="Q early")),
                             Pending(late.id, sheet_update(question="Q late"))])
-    text = event_markdown(event)
+    text = event_document(event)
     assert text.startswith("# Forum 2026\n\n## Sommaire\n\n- [Atelier 2 - Emergence - Session 1](#atelier-2---emergence---session-1)\n")
     assert text.index("## Atelier 2 - Emergence - Session 1") < text.index("## Atelier 1 - Participation - Session 2")
     assert "### Question\n\nQ early\n" in text

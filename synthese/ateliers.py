@@ -1,0 +1,163 @@
+"""Ateliers: created by the organiser or proposed in open space, edited,
+merged and removed. Plain domain logic; the caller commits nothing more."""
+from sqlalchemy import func, select
+
+from . import access, tokens
+from .documents import current_store
+from .events import Created, DomainError, session_named
+from .extensions import db
+from .models import Atelier, Credential, Event, SheetDocument, SheetUpdate
+from .sheets import SECTION_KEYS, appending, participant_names, update_from_fields
+
+#: Atelier fields an organiser (or its porteur) may change.
+EDITABLE = ("title", "number", "session", "place", "porteur", "question")
+
+
+def create_atelier(
+    event: Event,
+    title: str,
+    session: str | None = None,
+    number: int | None = None,
+    place: str = "",
+    porteur: str = "",
+    question: str = "",
+    fields: dict[str, str] | None = None,
+    proposed: bool = False,
+) -> Created:
+    """Create an atelier, its sheet document and its porteur credential.
+
+    The sheet starts with the porteur's name and the announced question, or
+    with ``fields`` (an import), stored once as a real update: it is never
+    rebuilt from text later.
+    """
+    title = title.strip()
+    if not title:
+        raise DomainError("invalid", "An atelier needs a title or theme.")
+    event_session = session_named(event, session) if session else None
+    if number is None:
+        number = _next_number(event, event_session)
+    atelier = Atelier(
+        event=event,
+        session=event_session,
+        number=number,
+        title=title,
+        place=place.strip(),
+        porteur_name=porteur.strip(),
+        question=question.strip(),
+        proposed=proposed,
+    )
+    db.session.add(atelier)
+    db.session.flush()
+    document = SheetDocument(atelier_id=atelier.id)
+    db.session.add(document)
+    if fields is None:
+        fields = {"question": atelier.question, "porteur": atelier.porteur_name}
+    if any(fields.get(key) for key in SECTION_KEYS):
+        document.head_seq = 1
+        db.session.add(SheetUpdate(atelier_id=atelier.id, seq=1, data=update_from_fields(fields)))
+    _, token = tokens.issue(
+        role=access.PORTEUR, event_id=event.id, atelier_id=atelier.id, name=atelier.porteur_name
+    )
+    db.session.commit()
+    return Created(atelier, token)
+
+
+def _next_number(event: Event, event_session) -> int:
+    highest = db.session.execute(
+        select(func.max(Atelier.number)).where(
+            Atelier.event_id == event.id,
+            Atelier.session_id == (event_session.id if event_session else None),
+        )
+    ).scalar()
+    return (highest or 0) + 1
+
+
+def propose(event: Event, proposer: Credential, title: str, question: str, session: str | None) -> Created:
+    """Open space: a participant proposes an atelier and becomes its porteur."""
+    if not event.open_space:
+        raise DomainError("closed", "This event does not take proposals.")
+    if not question.strip():
+        raise DomainError("invalid", "A proposal needs a question.")
+    if session and not any(s.label == session for s in event.sessions):
+        raise DomainError("invalid", "This event has no session with that label.")
+    porteur = proposer.name + (f", {proposer.organisation}" if proposer.organisation else "")
+    return create_atelier(
+        event, title or question[:80], session=session, porteur=porteur, question=question, proposed=True
+    )
+
+
+def update_atelier(atelier: Atelier, **changes) -> Atelier:
+    """Change what the programme says of an atelier (its sheet is not touched)."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise DomainError("invalid", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    if "title" in changes:
+        atelier.title = (changes["title"] or "").strip()
+        if not atelier.title:
+            raise DomainError("invalid", "An atelier needs a title or theme.")
+    if "session" in changes:
+        label = changes["session"]
+        atelier.session = session_named(atelier.event, label) if label else None
+    if changes.get("number") is not None:
+        atelier.number = changes["number"]
+    for key, column in (("place", "place"), ("porteur", "porteur_name"), ("question", "question")):
+        if key in changes:
+            setattr(atelier, column, (changes[key] or "").strip())
+    db.session.commit()
+    return atelier
+
+
+def delete_atelier(atelier: Atelier) -> None:
+    """Remove an atelier, its sheet and its porteur's link."""
+    if atelier.versions and atelier.public:
+        raise DomainError("published", "Unpublish this sheet before removing it.")
+    db.session.delete(atelier)
+    db.session.commit()
+
+
+def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
+    """Merge ``source`` into ``target`` (two open-space proposals on one theme).
+
+    The source sheet's text is appended to the target's as a new edit, its
+    porteurs become porteurs of the target, and the source goes. Returns the
+    edit, for the caller to relay to people connected to the target.
+    """
+    if source.id == target.id or source.event_id != target.event_id:
+        raise DomainError("invalid", "An atelier merges into another atelier of the same event.")
+    if source.versions:
+        raise DomainError("published", "A sheet that has been published cannot be merged away.")
+    store = current_store()
+    theirs = store.fields(source.id)
+    ours = store.fields(target.id)
+    additions = {}
+    for key in SECTION_KEYS:
+        text = theirs[key].strip("\n")
+        if not text:
+            continue
+        if key == "participants":
+            known = set(participant_names(ours[key]))
+            new = [name for name in participant_names(text) if name not in known]
+            text = "\n".join(new)
+            if not text:
+                continue
+        elif text in ours[key]:
+            continue
+        if not ours[key]:
+            separator = ""
+        elif key == "participants":
+            separator = "" if ours[key].endswith("\n") else "\n"
+        else:
+            separator = "\n" if ours[key].endswith("\n") else "\n\n"
+        additions[key] = separator + text
+    edit = appending(store.state(target.id), additions) if additions else b""
+    if edit:
+        store.append_edit(target.id, edit)
+    for credential in db.session.execute(
+        select(Credential).where(Credential.atelier_id == source.id)
+    ).scalars():
+        credential.atelier_id = target.id
+    if source.porteur_name and source.porteur_name not in target.porteur_name:
+        target.porteur_name = ", ".join(filter(None, [target.porteur_name, source.porteur_name]))[:200]
+    db.session.delete(source)
+    db.session.commit()
+    return edit

@@ -1,0 +1,89 @@
+"""An event's proceedings: its sheets as markdown, one document or a zip.
+
+Either the current drafts (what is written now) or the published versions
+only (what the porteurs chose to publish; unpublished sheets are left out).
+"""
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import markdown
+from .documents import current_store
+from .events import full_title, ordered_ateliers, slugify
+from .models import Atelier, Event
+from .publication import public_version
+
+DRAFT, PUBLISHED = "draft", "published"
+SOURCES = (DRAFT, PUBLISHED)
+
+
+@dataclass
+class ExportedSheet:
+    atelier: Atelier
+    title: str
+    fields: dict[str, str]
+    version: int | None
+    published_at: datetime | None
+
+
+def sheets(event: Event, source: str = DRAFT) -> list[ExportedSheet]:
+    """The event's sheets in programme order (session, then atelier number)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown export source {source!r}")
+    found = []
+    store = current_store()
+    for atelier in ordered_ateliers(event):
+        if source == PUBLISHED:
+            version = public_version(atelier)
+            if version is not None:
+                found.append(ExportedSheet(atelier, version.title, version.fields, version.number,
+                                           version.published_at))
+        else:
+            last = atelier.versions[-1] if atelier.versions else None
+            found.append(ExportedSheet(atelier, full_title(atelier), store.fields(atelier.id),
+                                       None, last.published_at if last else None))
+    return found
+
+
+def sheet_document(sheet: ExportedSheet, lang: str = "fr") -> str:
+    return markdown.sheet_markdown(sheet.title, sheet.fields, lang=lang)
+
+
+def event_document(event: Event, source: str = DRAFT, lang: str = "fr") -> str:
+    """Every sheet in one markdown document with a table of contents."""
+    return markdown.event_markdown(event.title, [(s.title, s.fields) for s in sheets(event, source)], lang)
+
+
+def front_matter(event: Event, sheet: ExportedSheet) -> dict:
+    atelier = sheet.atelier
+    return {
+        "event": event.title,
+        "event_slug": event.slug,
+        "session": atelier.session.label if atelier.session else None,
+        "session_time": atelier.session.time if atelier.session and atelier.session.time else None,
+        "atelier": atelier.number,
+        "title": atelier.title,
+        "porteur": atelier.porteur_name or None,
+        "version": sheet.version,
+        "published": sheet.published_at.date().isoformat() if sheet.published_at else None,
+    }
+
+
+def event_zip(event: Event, source: str = DRAFT, lang: str = "fr") -> bytes:
+    """A zip of one markdown file per sheet, each with YAML front matter."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        used = set()
+        for n, sheet in enumerate(sheets(event, source), start=1):
+            name = f"{n:03d}-atelier-{sheet.atelier.number}-{slugify(sheet.atelier.title)[:40]}.md"
+            if name in used:
+                name = f"{n:03d}-atelier-{sheet.atelier.id}.md"
+            used.add(name)
+            text = markdown.with_front_matter(front_matter(event, sheet), sheet_document(sheet, lang))
+            archive.writestr(name, text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def file_stem(event: Event, source: str) -> str:
+    return f"{event.slug}-{'publie' if source == PUBLISHED else 'brouillon'}"

@@ -1,0 +1,119 @@
+"""Import sheets written elsewhere (a pad, an earlier export) into an event.
+
+Markdown in the export format (one sheet, a whole event, or a zip of sheets
+with front matter) becomes new ateliers whose sheets hold the text; the
+report says what was created and what could not be read.
+"""
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from . import markdown
+from .ateliers import create_atelier
+from .extensions import db
+from .models import Atelier, Event, EventSession
+from .sheets import SECTION_KEYS
+
+#: Most text one imported sheet may hold (characters, all sections together).
+MAX_SHEET_CHARS = 200_000
+MAX_FILES = 500
+
+
+@dataclass
+class Report:
+    created: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "problems": self.problems}
+
+
+def import_markdown(event: Event, text: str, source: str = "") -> Report:
+    """Create the sheets that ``text`` holds in ``event``."""
+    report = Report()
+    _import_parsed(event, markdown.parse(text), source, report)
+    return report
+
+
+def import_zip(event: Event, data: bytes) -> Report:
+    """Create the sheets of a zip of markdown files (as exported)."""
+    report = Report()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        report.problems.append("This file is not a zip archive.")
+        return report
+    names = sorted(n for n in archive.namelist() if n.lower().endswith(".md") and not n.endswith("/"))
+    if len(names) > MAX_FILES:
+        report.problems.append(f"Only the first {MAX_FILES} of {len(names)} files were read.")
+    for name in names[:MAX_FILES]:
+        info = archive.getinfo(name)
+        if info.file_size > 4 * MAX_SHEET_CHARS:
+            report.problems.append(f"{name}: too large, not imported.")
+            continue
+        try:
+            text = archive.read(name).decode("utf-8")
+        except UnicodeDecodeError:
+            report.problems.append(f"{name}: not UTF-8 text, not imported.")
+            continue
+        _import_parsed(event, markdown.parse(text), name, report)
+    if not names:
+        report.problems.append("The archive holds no markdown (.md) file.")
+    return report
+
+
+def _import_parsed(event: Event, parsed: markdown.Parsed, source: str, report: Report) -> None:
+    where = f"{source}: " if source else ""
+    report.problems += [where + p for p in parsed.problems]
+    for sheet in parsed.sheets:
+        atelier, problem = _import_sheet(event, sheet)
+        if atelier is None:
+            report.problems.append(f"{where}line {sheet.line}: “{sheet.title[:80]}”: {problem}")
+            continue
+        report.created.append({
+            "id": atelier.id,
+            "number": atelier.number,
+            "title": atelier.title,
+            "session": atelier.session.label if atelier.session else None,
+            "source": source or None,
+        })
+
+
+def _import_sheet(event: Event, sheet: markdown.ParsedSheet) -> tuple[Atelier | None, str]:
+    """Create one sheet: (the atelier, "") or (None, why it could not be)."""
+    number, theme, session = markdown.parse_title(sheet.title)
+    meta = sheet.meta
+    if isinstance(meta.get("atelier"), int) and 0 < meta["atelier"] < 10_000:
+        number = meta["atelier"]
+    if isinstance(meta.get("title"), str) and meta["title"].strip():
+        theme = meta["title"].strip()
+    if "session" in meta and (meta["session"] is None or isinstance(meta["session"], str)):
+        session = meta["session"]
+    if number is not None and not 0 < number < 10_000:
+        number = None
+    fields = {key: sheet.fields.get(key, "") for key in SECTION_KEYS}
+    if sum(len(text) for text in fields.values()) > MAX_SHEET_CHARS:
+        return None, f"longer than {MAX_SHEET_CHARS} characters, not imported."
+    if not theme:
+        return None, "it has no title, not imported."
+    if len(theme) > 200 or (session and len(session) > 120):
+        return None, "its title is too long (200 characters at most), not imported."
+    if number is not None and _exists(event, number, session):
+        return None, "this atelier already exists in this event, not imported again."
+    porteur = meta.get("porteur") if isinstance(meta.get("porteur"), str) else None
+    if porteur is None:
+        porteur = next((line.strip() for line in fields["porteur"].splitlines() if line.strip()), "")
+    created = create_atelier(event, theme, session=session, number=number, porteur=porteur[:200],
+                             fields=fields)
+    return created.obj, ""
+
+
+def _exists(event: Event, number: int, session: str | None) -> bool:
+    query = select(Atelier.id).where(Atelier.event_id == event.id, Atelier.number == number)
+    if session:
+        query = query.join(EventSession, Atelier.session_id == EventSession.id).where(EventSession.label == session)
+    else:
+        query = query.where(Atelier.session_id.is_(None))
+    return db.session.execute(query.limit(1)).first() is not None
