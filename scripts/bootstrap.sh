@@ -26,6 +26,7 @@ if [ ! -f "$nstamp" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   touch "$nstamp"
 fi
-if [ ! -f static/dist/sheet.js ] || [ -n "$(find static/src package-lock.json -newer static/dist/sheet.js | head -1)" ]; then
+if [ ! -f static/dist/sheet.js ] || [ ! -f static/dist/dashboard.js ] \
+   || [ -n "$(find static/src package-lock.json package.json -newer static/dist/sheet.js | head -1)" ]; then
   npm run --silent build
 fi

@@ -17,10 +17,6 @@ from .models import Atelier, Credential, Event
 
 blp = Blueprint("api", __name__, url_prefix="/api", description="Synthèse HTTP API")
 
-#: Largest import body (markdown or zip).
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-
-
 # -- who is asking ---------------------------------------------------------------
 
 
@@ -283,7 +279,7 @@ def delete_atelier(atelier_id):
     atelier = _atelier(atelier_id)
     require(atelier_role(atelier)[0], "atelier.remove")
     _domain(ateliers.delete_atelier, atelier)
-    current_store().forget(atelier_id)
+    realtime.close_room(atelier_id)
 
 
 @blp.post("/ateliers/<int:atelier_id>/merge")
@@ -297,7 +293,7 @@ def merge_atelier(data, atelier_id):
     if target is None or target.event_id != source.event_id:
         raise ApiError(422, "invalid", "The atelier to merge into is not in this event.")
     edit = _domain(ateliers.merge_ateliers, source, target)
-    current_store().forget(atelier_id)
+    realtime.close_room(atelier_id)
     realtime.relay_edit(target.id, edit)
     return atelier_summary(target)
 
@@ -435,11 +431,11 @@ def import_sheets(slug):
     """
     event = _event(slug)
     require(event_role(event)[0], "event.import")
-    if (request.content_length or 0) > MAX_IMPORT_BYTES:
-        raise ApiError(413, "too_large", f"Imports are limited to {MAX_IMPORT_BYTES // 1024 // 1024} MiB.")
+    if (request.content_length or 0) > importing.MAX_IMPORT_BYTES:
+        raise ApiError(413, "too_large", f"Imports are limited to {importing.MAX_IMPORT_BYTES // 1024 // 1024} MiB.")
     data = request.get_data(cache=False)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ApiError(413, "too_large", f"Imports are limited to {MAX_IMPORT_BYTES // 1024 // 1024} MiB.")
+    if len(data) > importing.MAX_IMPORT_BYTES:
+        raise ApiError(413, "too_large", f"Imports are limited to {importing.MAX_IMPORT_BYTES // 1024 // 1024} MiB.")
     kind = request.mimetype
     if kind in ("application/zip", "application/x-zip-compressed"):
         report = importing.import_zip(event, data)

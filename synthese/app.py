@@ -27,7 +27,7 @@ def create_app(test_config=None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     api.init_app(app)
 
-    from . import api as api_views, errors, i18n, pages, realtime, security
+    from . import api as api_views, errors, i18n, organise, pages, realtime, security
     from .documents import DocumentStore
 
     with app.app_context():
@@ -35,6 +35,7 @@ def create_app(test_config=None) -> Flask:
 
     api.register_blueprint(api_views.blp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(organise.bp)
     errors.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

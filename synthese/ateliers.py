@@ -55,11 +55,20 @@ def create_atelier(
     if any(fields.get(key) for key in SECTION_KEYS):
         document.head_seq = 1
         db.session.add(SheetUpdate(atelier_id=atelier.id, seq=1, data=update_from_fields(fields)))
-    _, token = tokens.issue(
+    credential, token = tokens.issue(
         role=access.PORTEUR, event_id=event.id, atelier_id=atelier.id, name=atelier.porteur_name
     )
     db.session.commit()
-    return Created(atelier, token)
+    return Created(atelier, token, credential)
+
+
+def new_porteur_link(atelier: Atelier) -> str:
+    """Another porteur token for an atelier (the first one is shown only once)."""
+    _, token = tokens.issue(
+        role=access.PORTEUR, event_id=atelier.event_id, atelier_id=atelier.id, name=atelier.porteur_name
+    )
+    db.session.commit()
+    return token
 
 
 def _next_number(event: Event, event_session) -> int:
@@ -107,12 +116,14 @@ def update_atelier(atelier: Atelier, **changes) -> Atelier:
     return atelier
 
 
-def delete_atelier(atelier: Atelier) -> None:
+def delete_atelier(atelier: Atelier) -> bool:
     """Remove an atelier, its sheet and its porteur's link."""
     if atelier.versions and atelier.public:
         raise DomainError("published", "Unpublish this sheet before removing it.")
     db.session.delete(atelier)
     db.session.commit()
+    current_store().forget(atelier.id)
+    return True
 
 
 def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
@@ -160,4 +171,5 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
         target.porteur_name = ", ".join(filter(None, [target.porteur_name, source.porteur_name]))[:200]
     db.session.delete(source)
     db.session.commit()
+    store.forget(source.id)
     return edit

@@ -55,6 +55,8 @@ class Created:
 
     obj: object
     token: str
+    #: The credential the token belongs to (when it is not ``obj`` itself).
+    credential: object = None
 
 
 def create_event(
@@ -88,9 +90,9 @@ def create_event(
     db.session.flush()
     for position, spec in enumerate(sessions or []):
         session_named(event, spec["label"], spec.get("time", ""), position)
-    _, token = tokens.issue(role=access.ORGANISER, event_id=event.id, name="Organisation")
+    credential, token = tokens.issue(role=access.ORGANISER, event_id=event.id, name="Organisation")
     db.session.commit()
-    return Created(event, token)
+    return Created(event, token, credential)
 
 
 #: Event fields an organiser may change after creation.

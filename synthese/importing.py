@@ -19,6 +19,8 @@ from .sheets import SECTION_KEYS
 #: Most text one imported sheet may hold (characters, all sections together).
 MAX_SHEET_CHARS = 200_000
 MAX_FILES = 500
+#: Largest import (a markdown file or a zip of them).
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 @dataclass

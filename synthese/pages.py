@@ -1,13 +1,16 @@
-"""HTML pages: thin views over the domain, with the same rules as the API."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+"""HTML pages for everyone: sign-in links, joining, events, sheets, published
+versions. Thin views over the domain, with the API's rules (access.PERMISSIONS)."""
+from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
+                   url_for)
 from sqlalchemy import text
 
-from . import access, auth, events, tokens
+from . import access, ateliers, auth, events, publication, realtime, tokens
 from .extensions import db
 from .i18n import current_lang, gettext as _
-from .models import Atelier
+from .models import Atelier, Event
+from .rendering import to_html
 from .security import check_csrf, csp_nonce
-from .sheets import SECTIONS
+from .sheets import SECTIONS, participant_names
 
 bp = Blueprint("pages", __name__)
 
@@ -17,6 +20,54 @@ COLOURS = ["#1f6feb", "#b62324", "#1a7f37", "#8250df", "#bc4c00", "#0e7c86", "#b
 
 def colour_for(credential_id: int) -> str:
     return COLOURS[credential_id % len(COLOURS)]
+
+
+# -- shared by the page modules ------------------------------------------------------
+
+
+def event_or_404(slug: str) -> Event:
+    found = events.event_by_slug(slug)
+    if found is None:
+        abort(404)
+    return found
+
+
+def atelier_or_404(atelier_id: int) -> Atelier:
+    found = db.session.get(Atelier, atelier_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def event_role(event: Event):
+    return access.best(auth.session_credentials(session), lambda c: access.role_for_event(c, event))
+
+
+def atelier_role(atelier: Atelier):
+    return access.best(auth.session_credentials(session), lambda c: access.role_for_atelier(c, atelier))
+
+
+def require(role: str, action: str) -> None:
+    if not access.can(role, action):
+        abort(403)
+
+
+def domain_flash(call, *args, **kwargs):
+    """Run a domain call; a refusal becomes a message on the next page (None returned)."""
+    try:
+        return call(*args, **kwargs)
+    except events.DomainError as exc:
+        db.session.rollback()
+        flash(_(exc.message), "error")
+        return None
+
+
+def flash_link(label: str, url: str) -> None:
+    """Show a secret link once (only its hash is stored: it cannot be shown again)."""
+    flash({"label": label, "url": url}, "link")
+
+
+# -- pages ---------------------------------------------------------------------------
 
 
 @bp.get("/")
@@ -52,9 +103,9 @@ def join(code):
         form = {k: request.form.get(k, "").strip()[:200] for k in form}
         event = events.event_by_code(form["code"])
         if event is None:
-            flash(_("Ce code n'ouvre aucun événement."))
+            flash(_("Ce code n'ouvre aucun événement."), "error")
         elif not form["name"]:
-            flash(_("Indiquez votre nom."))
+            flash(_("Indiquez votre nom."), "error")
         else:
             created = events.join(event, form["code"], form["name"], form["organisation"])
             auth.sign_in(session, created.obj)
@@ -67,33 +118,60 @@ def join(code):
 
 @bp.get("/events/<slug>")
 def event(slug):
-    found = events.event_by_slug(slug)
-    if found is None:
-        abort(404)
-    role, credential = access.best(
-        auth.session_credentials(session), lambda c: access.role_for_event(c, found)
-    )
-    if role == access.PUBLIC:
-        return redirect(url_for("pages.join", code=""))
+    """Members: the programme, live (the organiser's dashboard); anyone else: published sheets."""
+    found = event_or_404(slug)
+    role, credential = event_role(found)
+    ordered = events.ordered_ateliers(found)
+    if not access.can(role, "event.read_members"):
+        published = [(a, publication.public_version(a)) for a in ordered]
+        return render_template("event_public.html", event=found, published=[p for p in published if p[1]])
+    people = realtime.state().people()
+    current = events.current_session(found)
     return render_template(
         "event.html",
         event=found,
-        ateliers=events.ordered_ateliers(found),
-        is_organiser=access.can(role, "event.manage"),
+        role=role,
+        ateliers=ordered,
+        current=current,
+        # The current session's ateliers first: that is where people are going.
+        now=[a for a in ordered if current and a.session_id == current.id],
+        present={a.id: len(people.get(a.id, {})) for a in ordered},
+        status={a.id: publication.status(a) for a in ordered},
+        is_organiser=access.can(role, "event.dashboard"),
+        can_propose=found.open_space and access.can(role, "atelier.propose"),
         join_code=events.format_code(found.join_code),
         full_title=events.full_title,
     )
 
 
+@bp.post("/events/<slug>/propose")
+def propose(slug):
+    """Open space: a participant proposes an atelier and becomes its porteur."""
+    check_csrf()
+    found = event_or_404(slug)
+    role, credential = event_role(found)
+    require(role, "atelier.propose")
+    title = request.form.get("title", "").strip()[:200]
+    question = request.form.get("question", "").strip()[:2000]
+    created = domain_flash(ateliers.propose, found, credential, title, question,
+                           request.form.get("session") or None)
+    if created is None:
+        return redirect(url_for("pages.event", slug=slug))
+    auth.sign_in(session, created.credential)
+    flash_link(_("Votre lien de porteur, à garder pour revenir depuis un autre appareil"),
+               url_for("pages.sign_in", token=created.token, _external=True))
+    return redirect(url_for("pages.atelier", atelier_id=created.obj.id))
+
+
 @bp.get("/ateliers/<int:atelier_id>")
 def atelier(atelier_id):
-    found = db.session.get(Atelier, atelier_id)
-    if found is None:
-        abort(404)
-    role, credential = access.best(
-        auth.session_credentials(session), lambda c: access.role_for_atelier(c, found)
-    )
+    """Members: the live sheet. Anyone else: its latest published version, or the join form."""
+    found = atelier_or_404(atelier_id)
+    role, credential = atelier_role(found)
     if not access.can(role, "sheet.read_live"):
+        version = publication.public_version(found)
+        if version is not None:
+            return render_version(found, version, role)
         form = {"code": "", "name": "", "organisation": "", "next": request.path}
         return render_template("join.html", form=form, atelier=found)
     config = {
@@ -114,9 +192,88 @@ def atelier(atelier_id):
                 "écrit dans",
                 "vous",
                 "Vous êtes dans la liste des participants.",
+                "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.",
             ]
         },
     }
     return render_template(
         "sheet.html", atelier=found, title=events.full_title(found), config=config, sections=SECTIONS,
+        status=publication.status(found), can_publish=access.can(role, "sheet.publish"),
+        can_edit=access.can(role, "atelier.edit"),
     )
+
+
+@bp.get("/ateliers/<int:atelier_id>/versions/<int:number>")
+def version(atelier_id, number):
+    """A published version: members read every one, the public those of a published sheet."""
+    found = atelier_or_404(atelier_id)
+    role, _credential = atelier_role(found)
+    if access.can(role, "sheet.read_live"):
+        shown = publication.version(found, number)
+    else:
+        shown = publication.public_version(found, number)
+    if shown is None:
+        abort(404)
+    return render_version(found, shown, role)
+
+
+def render_version(atelier: Atelier, shown, role: str):
+    sections = []
+    for section in SECTIONS:
+        body = shown.fields.get(section.key, "")
+        if section.key == "participants":
+            sections.append((section, None, participant_names(body)))
+        else:
+            sections.append((section, to_html(body), None))
+    visible = atelier.versions if access.can(role, "sheet.read_live") or atelier.public else []
+    return render_template(
+        "sheet_public.html", atelier=atelier, shown=shown, sections=sections, versions=visible,
+        latest=publication.latest(atelier), member=access.can(role, "sheet.read_live"),
+    )
+
+
+@bp.post("/ateliers/<int:atelier_id>/publish")
+def publish(atelier_id):
+    check_csrf()
+    found = atelier_or_404(atelier_id)
+    role, credential = atelier_role(found)
+    require(role, "sheet.publish")
+    result = domain_flash(publication.publish, found, credential)
+    if result:
+        shown, new = result
+        flash(_("Version {n} publiée.").format(n=shown.number) if new
+              else _("Rien n'a changé depuis la version {n} : elle reste publiée.").format(n=shown.number))
+    return redirect(url_for("pages.atelier", atelier_id=atelier_id))
+
+
+@bp.post("/ateliers/<int:atelier_id>/unpublish")
+def unpublish(atelier_id):
+    check_csrf()
+    found = atelier_or_404(atelier_id)
+    require(atelier_role(found)[0], "sheet.unpublish")
+    publication.unpublish(found)
+    flash(_("La fiche n'est plus publique."))
+    return redirect(url_for("pages.atelier", atelier_id=atelier_id))
+
+
+@bp.route("/ateliers/<int:atelier_id>/edit", methods=["GET", "POST"])
+def edit_atelier(atelier_id):
+    """What the programme says of an atelier: organiser, or its porteur."""
+    found = atelier_or_404(atelier_id)
+    role, _credential = atelier_role(found)
+    require(role, "atelier.edit")
+    if request.method == "POST":
+        check_csrf()
+        changes = {k: request.form.get(k, "").strip() for k in ("title", "place", "porteur", "question")}
+        changes["session"] = request.form.get("session") or None
+        number = request.form.get("number", "").strip()
+        if number:
+            if not number.isdigit() or not 0 < int(number) < 10_000:
+                flash(_("Le numéro doit être un nombre entre 1 et 9999."), "error")
+                return redirect(request.path)
+            changes["number"] = int(number)
+        if domain_flash(ateliers.update_atelier, found, **changes):
+            flash(_("Atelier modifié."))
+            return redirect(url_for("pages.atelier", atelier_id=atelier_id))
+        return redirect(request.path)
+    return render_template("atelier_edit.html", atelier=found, event=found.event)

@@ -236,6 +236,15 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
     rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid))
 
 
+def close_room(atelier_id: int) -> None:
+    """Tell everyone in a removed atelier's room (in every process, through Redis) to leave.
+
+    Their pages stop editing and say why; an update still sent is dropped,
+    as the atelier's document is gone.
+    """
+    socketio.emit("synthese:removed", None, namespace=namespace_for(atelier_id))
+
+
 def relay_edit(atelier_id: int, update: bytes) -> None:
     """Send a committed server-side edit (a merge) to everyone in the room."""
     if update:

@@ -3,7 +3,7 @@
 import * as Y from 'yjs'
 import { SocketIOProvider } from 'y-socket.io'
 import { EditorView, keymap, drawSelection, placeholder } from '@codemirror/view'
-import { EditorState } from '@codemirror/state'
+import { Compartment, EditorState } from '@codemirror/state'
 import { defaultKeymap, indentWithTab } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
@@ -30,6 +30,7 @@ const titles = Object.fromEntries(config.sections.map((s) => [s.key, s.title]))
 
 // -- editors -----------------------------------------------------------------
 
+const readOnly = new Compartment()
 for (const section of config.sections) {
   const ytext = doc.getText(section.key)
   const parent = document.getElementById('editor-' + section.key)
@@ -41,7 +42,7 @@ for (const section of config.sections) {
         keymap.of([...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
         drawSelection(),
         EditorView.lineWrapping,
-        EditorState.readOnly.of(!config.canWrite),
+        readOnly.of(EditorState.readOnly.of(!config.canWrite)),
         EditorView.cspNonce.of(config.cspNonce),
         EditorView.contentAttributes.of({
           'aria-labelledby': 'title-' + section.key,
@@ -148,6 +149,18 @@ provider.on('sync', (synced) => {
   if (synced && participateBtn && config.canWrite) participateBtn.disabled = false
 })
 window.addEventListener('offline', () => provider.socket.io.engine?.close())
+
+// The organiser removed this atelier (or merged it into another): stop here.
+provider.socket.on('synthese:removed', () => {
+  provider.disconnect()
+  setStatus('Cet atelier a été supprimé ou fusionné dans un autre par l\'organisation.', 'offline')
+  for (const section of config.sections) {
+    document.getElementById('editor-' + section.key).view.dispatch({
+      effects: readOnly.reconfigure(EditorState.readOnly.of(true))
+    })
+  }
+  if (participateBtn) participateBtn.disabled = true
+})
 
 // -- "Je participe" -------------------------------------------------------------
 

@@ -1,0 +1,217 @@
+"""The organiser's pages: create an event, manage its sessions and ateliers,
+show the join code and QR code, import and export."""
+import secrets
+from datetime import date
+
+import segno
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from markupsafe import Markup
+
+from . import ateliers, auth, events, importing, realtime
+from .api import sign_in_url
+from .events import DomainError
+from .extensions import db
+from .i18n import gettext as _
+from .models import Atelier
+from .pages import atelier_or_404, domain_flash, event_or_404, event_role, flash_link, require
+from .security import check_csrf
+
+bp = Blueprint("organise", __name__)
+
+
+def _form(*names, limit=200) -> dict[str, str]:
+    return {name: request.form.get(name, "").strip()[:limit] for name in names}
+
+
+def _date(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DomainError("invalid", "Dates are written YYYY-MM-DD.") from None
+
+
+def _sessions(text: str) -> list[dict]:
+    """One session per line: 'Session 1 | 10h-11h30' (the time is optional)."""
+    found = []
+    for line in text.splitlines():
+        label, _sep, time = line.partition("|")
+        if label.strip():
+            found.append({"label": label.strip()[:120], "time": time.strip()[:80]})
+    return found[:50]
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+def new_event():
+    policy = current_app.config["SYNTHESE_EVENT_CREATION"]
+    form = _form("title", "place", "starts_on", "ends_on", "sessions", "key") | _form("description", limit=5000)
+    if request.method == "POST":
+        check_csrf()
+        form["sessions"] = request.form.get("sessions", "")[:6000]
+        if policy != "open" and not secrets.compare_digest(form["key"].encode(), policy.encode()):
+            flash(_("La clé de création n'est pas la bonne."), "error")
+        else:
+            try:
+                created = events.create_event(
+                    form["title"], description=form["description"], place=form["place"],
+                    starts_on=_date(form["starts_on"]), ends_on=_date(form["ends_on"]),
+                    sessions=_sessions(form["sessions"]),
+                )
+            except DomainError as exc:
+                flash(_(exc.message), "error")
+            else:
+                auth.sign_in(session, created.credential)
+                flash_link(_("Votre lien d'organisation : gardez-le, il ne sera plus affiché"),
+                           sign_in_url(created.token))
+                return redirect(url_for("organise.manage", slug=created.obj.slug))
+        return render_template("event_new.html", form=form, needs_key=policy != "open"), 422
+    return render_template("event_new.html", form=form, needs_key=policy != "open")
+
+
+@bp.get("/events/<slug>/manage")
+def manage(slug):
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.manage")
+    return render_template(
+        "event_manage.html", event=event, ateliers=events.ordered_ateliers(event),
+        full_title=events.full_title, join_code=events.format_code(event.join_code),
+    )
+
+
+@bp.post("/events/<slug>/manage/details")
+def update_details(slug):
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.manage")
+    form = _form("title", "place", "starts_on", "ends_on") | _form("description", limit=5000)
+    try:
+        changes = {**form, "starts_on": _date(form["starts_on"]), "ends_on": _date(form["ends_on"]),
+                   "open_space": request.form.get("open_space") == "on"}
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        if domain_flash(events.update_event, event, **changes):
+            flash(_("Événement enregistré."))
+    return redirect(url_for("organise.manage", slug=slug))
+
+
+@bp.post("/events/<slug>/manage/sessions")
+def add_session(slug):
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.manage")
+    form = _form("label", "time")
+    if any(s.label == form["label"] for s in event.sessions):
+        flash(_("Cette session existe déjà."), "error")
+    elif domain_flash(events.session_named, event, form["label"], form["time"][:80]):
+        db.session.commit()
+        flash(_("Session ajoutée."))
+    return redirect(url_for("organise.manage", slug=slug) + "#sessions")
+
+
+@bp.post("/events/<slug>/manage/current")
+def set_current(slug):
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.manage")
+    if domain_flash(events.update_event, event, current_session=request.form.get("session") or None):
+        flash(_("Session en cours enregistrée."))
+    return redirect(url_for("organise.manage", slug=slug) + "#sessions")
+
+
+@bp.post("/events/<slug>/manage/ateliers")
+def add_atelier(slug):
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], "atelier.create")
+    form = _form("title", "place", "porteur", "number") | _form("question", limit=2000)
+    number = int(form["number"]) if form["number"].isdigit() and 0 < int(form["number"]) < 10_000 else None
+    created = domain_flash(ateliers.create_atelier, event, form["title"], session=request.form.get("session") or None,
+                           number=number, place=form["place"], porteur=form["porteur"], question=form["question"])
+    if created:
+        flash_link(_("Lien du porteur de « {title} » : envoyez-le-lui, il ne sera plus affiché").format(
+            title=events.full_title(created.obj)), sign_in_url(created.token))
+    return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
+
+
+def _managed_atelier(atelier_id: int, action: str) -> Atelier:
+    check_csrf()
+    atelier = atelier_or_404(atelier_id)
+    require(event_role(atelier.event)[0], action)
+    return atelier
+
+
+@bp.post("/ateliers/<int:atelier_id>/porteur-link")
+def porteur_link(atelier_id):
+    atelier = _managed_atelier(atelier_id, "event.manage")
+    flash_link(_("Nouveau lien du porteur de « {title} » (l'ancien reste valable)").format(
+        title=events.full_title(atelier)), sign_in_url(ateliers.new_porteur_link(atelier)))
+    return redirect(url_for("organise.manage", slug=atelier.event.slug) + "#ateliers")
+
+
+@bp.post("/ateliers/<int:atelier_id>/remove")
+def remove_atelier(atelier_id):
+    atelier = _managed_atelier(atelier_id, "atelier.remove")
+    slug, title = atelier.event.slug, events.full_title(atelier)
+    if domain_flash(ateliers.delete_atelier, atelier):
+        realtime.close_room(atelier_id)
+        flash(_("« {title} » a été supprimé.").format(title=title))
+    return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
+
+
+@bp.post("/ateliers/<int:atelier_id>/merge")
+def merge_atelier(atelier_id):
+    source = _managed_atelier(atelier_id, "atelier.merge")
+    slug = source.event.slug
+    target = db.session.get(Atelier, request.form.get("into", type=int) or 0)
+    if target is None or target.event_id != source.event_id:
+        flash(_("Choisissez l'atelier dans lequel fusionner."), "error")
+        return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
+    title = events.full_title(source)
+    edit = domain_flash(ateliers.merge_ateliers, source, target)
+    if edit is not None:
+        realtime.relay_edit(target.id, edit)
+        flash(_("« {source} » a été fusionné dans « {target} ».").format(
+            source=title, target=events.full_title(target)))
+    return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
+
+
+@bp.post("/events/<slug>/manage/import")
+def import_sheets(slug):
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.import")
+    upload = request.files.get("file")
+    pasted = request.form.get("markdown", "")
+    if upload and upload.filename:
+        data = upload.read(importing.MAX_IMPORT_BYTES + 1)
+        if len(data) > importing.MAX_IMPORT_BYTES:
+            report = importing.Report(problems=[_("Le fichier est trop gros (5 Mo au plus).")])
+        elif upload.filename.lower().endswith(".zip"):
+            report = importing.import_zip(event, data)
+        else:
+            try:
+                report = importing.import_markdown(event, data.decode("utf-8"), upload.filename)
+            except UnicodeDecodeError:
+                report = importing.Report(problems=[_("Le fichier n'est pas du texte UTF-8.")])
+    elif pasted.strip():
+        report = importing.import_markdown(event, pasted[: importing.MAX_IMPORT_BYTES])
+    else:
+        report = importing.Report(problems=[_("Choisissez un fichier ou collez du markdown.")])
+    return render_template("import_report.html", event=event, report=report,
+                           created=[db.session.get(Atelier, c["id"]) for c in report.created],
+                           full_title=events.full_title), 200 if report.created else 422
+
+
+@bp.get("/events/<slug>/qr")
+def qr(slug):
+    """A page to project or print: the code, the link and a QR code, large."""
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.read_members")
+    join_url = url_for("pages.join", code=event.join_code, _external=True)
+    code = segno.make(join_url, error="m")
+    svg = code.svg_inline(scale=10, dark="#000", light="#fff", title=_("QR code du lien pour rejoindre"))
+    return render_template("event_qr.html", event=event, join_url=join_url, qr_svg=Markup(svg),
+                           join_code=events.format_code(event.join_code))
