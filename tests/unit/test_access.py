@@ -4,12 +4,15 @@ import pytest
 from synthese import access, ateliers, events, tokens
 
 # The whole matrix, written out: (role, action) -> allowed.
+MEMBER = {"event.read_public", "event.read_members", "sheet.read_published", "sheet.read_live",
+          "sheet.write", "presence.announce"}
 EXPECTED = {
-    access.ORGANISER: {"event.manage", "event.export", "atelier.create", "sheet.read_live", "sheet.write",
-                       "sheet.publish", "presence.announce"},
-    access.PORTEUR: {"sheet.read_live", "sheet.write", "sheet.publish", "presence.announce"},
-    access.PARTICIPANT: {"sheet.read_live", "sheet.write", "presence.announce"},
-    access.PUBLIC: set(),
+    access.ORGANISER: MEMBER | {"event.manage", "event.dashboard", "event.export", "event.import",
+                                "atelier.create", "atelier.edit", "atelier.remove", "atelier.merge",
+                                "sheet.publish", "sheet.unpublish"},
+    access.PORTEUR: MEMBER | {"atelier.propose", "atelier.edit", "sheet.publish", "sheet.unpublish"},
+    access.PARTICIPANT: MEMBER | {"atelier.propose"},
+    access.PUBLIC: {"event.read_public", "sheet.read_published"},
 }
 
 

@@ -1,0 +1,82 @@
+"""The event workflow against a live server: the socket side of the roles
+matrix, and organiser actions that reach people connected to a sheet."""
+import pytest
+import requests
+import socketio
+
+from synthese import access
+from tests.ysocket import YClient, wait_until
+
+ROLE_OF = {"organiser": access.ORGANISER, "porteur": access.PORTEUR, "participant": access.PARTICIPANT,
+           "public": access.PUBLIC, "outsider": access.PUBLIC}
+
+
+@pytest.mark.parametrize("role", list(ROLE_OF))
+def test_socket_permission_matrix(live, role):
+    """Connect (sheet.read_live), write (sheet.write), announce presence (presence.announce)."""
+    room = live.new_atelier()
+    other = live.new_atelier()
+    token = {"organiser": room["organiser"], "porteur": room["porteur"], "participant": room["participant"],
+             "public": None, "outsider": other["organiser"]}[role]
+    allowed = ROLE_OF[role]
+    client = YClient(live.base_url, room["id"], token, role)
+    if not access.can(allowed, "sheet.read_live"):
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect()
+        return
+    client.connect()
+    watcher = YClient(live.base_url, room["id"], room["organiser"], "watcher").connect()
+    client.append("discussion", f"écrit par {role}")
+    client.announce(client.doc.client_id, 1, '{"user": {"name": "%s"}}' % role)
+    if access.can(allowed, "sheet.write"):
+        client.wait_saved()
+        wait_until(lambda: watcher.text("discussion") == f"écrit par {role}", message="relayed edit")
+    if access.can(allowed, "presence.announce"):
+        wait_until(lambda: client.doc.client_id in watcher.presence, message="relayed presence")
+    client.disconnect()
+    watcher.disconnect()
+
+
+def test_merge_reaches_people_connected_to_the_target(live):
+    room = live.new_atelier()
+    org = room["organiser"]
+    source = live.post(f"/api/events/{room['slug']}/ateliers", {"title": "Doublon"}, token=org)
+    writer = YClient(live.base_url, source["id"], room["participant"], "writer").connect()
+    writer.append("discussion", "Idée venue de l'atelier doublon.")
+    writer.append("participants", "Anna Szeremeta\n")
+    writer.wait_saved()
+    target_client = YClient(live.base_url, room["id"], room["porteur"], "porteur").connect()
+    target_client.append("discussion", "Idée de l'atelier principal.")
+    target_client.wait_saved()
+    removed = []
+    writer.sio.on("synthese:removed", lambda *a: removed.append(True), namespace=writer.namespace)
+
+    response = live.post(f"/api/ateliers/{source['id']}/merge", {"into": room["id"]}, token=org, expect=200)
+    assert response["id"] == room["id"]
+    expected = "Idée de l'atelier principal.\n\nIdée venue de l'atelier doublon."
+    wait_until(lambda: target_client.text("discussion") == expected, message="merged text relayed")
+    wait_until(lambda: removed == [True], message="source room told it is gone")
+    stored = live.get(f"/api/ateliers/{room['id']}", token=org).json()["fields"]
+    assert stored["discussion"] == expected
+    assert stored["participants"] == "Anna Szeremeta"
+    assert live.get(f"/api/ateliers/{source['id']}", token=org).status_code == 404
+    # The source's porteur link now opens the merged atelier as its porteur.
+    merged = live.get(f"/api/ateliers/{room['id']}", token=source["porteur_token"]).json()
+    assert merged["live"] is True
+    writer.disconnect()
+    target_client.disconnect()
+
+
+def test_removing_an_atelier_tells_its_room(live):
+    room = live.new_atelier()
+    client = YClient(live.base_url, room["id"], room["participant"]).connect()
+    removed = []
+    client.sio.on("synthese:removed", lambda *a: removed.append(True), namespace=client.namespace)
+    response = requests.delete(f"{live.base_url}/api/ateliers/{room['id']}",
+                               headers={"Authorization": f"Bearer {room['organiser']}"})
+    assert response.status_code == 204
+    wait_until(lambda: removed == [True], message="removal notice")
+    # What is still sent is dropped without harming the server.
+    client.append("synthese", "trop tard")
+    assert live.get("/healthz").ok
+    client.disconnect()
