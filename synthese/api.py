@@ -219,7 +219,7 @@ def dashboard_data(event: Event) -> dict:
             **atelier_summary(atelier),
             "present": sorted(({"name": names.get(cid, ""), "role": role} for cid, role in room.items()),
                               key=lambda p: p["name"].lower()),
-            "edited_at": atelier.document.edited_at if atelier.document else None,
+            "edited_at": status["edited_at"],
             "published_at": status["published_at"],
             "edited_since_published": status["edited_since_published"],
         })
@@ -313,7 +313,7 @@ def _sheet(atelier_id: int, number: int | None) -> dict:
         "number": atelier.number,
         "session": atelier.session.label if atelier.session else None,
         "public": status["public"],
-        "edited_at": atelier.document.edited_at,
+        "edited_at": status["edited_at"],
     }
     if access.can(role, "sheet.read_live") and number is None:
         fields = current_store().fields(atelier.id)

@@ -212,10 +212,15 @@ def _report_outside(lines, headings, starts, result, offset) -> None:
         if ln >= first:
             break
         stop = headings[i + 1][0] if i + 1 < len(headings) else first
-        if title in CONTENTS_TITLES or (level == 1 and title == result.event_title):
+        if title in CONTENTS_TITLES:
             continue
-        blocks.append((ln, title, stop))
-    for ln, title, stop in blocks:
+        if level == 1 and title == result.event_title:
+            if _has_text(lines, ln + 1, stop):
+                result.problems.append(f"Line {ln + 1 + offset}: the text under the title “{title[:80]}” "
+                                       "belongs to no sheet; it was not imported.")
+            continue
+        blocks.append((ln, title))
+    for ln, title in blocks:
         result.problems.append(f"Line {ln + 1 + offset}: “{title[:80]}” is not a sheet (no section follows); it was not imported.")
     if _has_text(lines, 0, headings[0][0]):
         result.problems.append("The text before the first heading was not imported.")

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from .documents import current_store
 from .events import DomainError, full_title
 from .extensions import db
-from .models import Atelier, Credential, SheetVersion
+from .models import Atelier, Credential, SheetDocument, SheetVersion
 from .sheets import fields_from_update
 
 EMPTY, WRITING, PUBLISHED = "empty", "writing", "published"
@@ -78,17 +78,22 @@ def public_version(atelier: Atelier, number: int | None = None) -> SheetVersion 
 def status(atelier: Atelier, fields: dict[str, str] | None = None) -> dict:
     """Where a sheet stands: empty, being written, or published (with its version)."""
     last = latest(atelier)
-    head = atelier.document.head_seq if atelier.document else 0
+    # Read from the database: edits are appended outside this ORM session.
+    head, edited_at = db.session.execute(
+        select(SheetDocument.head_seq, SheetDocument.edited_at).where(SheetDocument.atelier_id == atelier.id)
+    ).one()
     if atelier.public and last is not None:
         state = PUBLISHED
     elif fields is not None:
         state = WRITING if any(text.strip() for text in fields.values()) else EMPTY
     else:
-        state = WRITING if head else EMPTY
+        # The porteur's name and the announced question, seeded at creation, are no edit.
+        state = WRITING if edited_at else EMPTY
     return {
         "status": state,
         "public": atelier.public and last is not None,
         "version": last.number if last else None,
         "published_at": last.published_at if last else None,
         "edited_since_published": bool(last and head > last.seq),
+        "edited_at": edited_at,
     }

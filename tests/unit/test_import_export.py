@@ -1,0 +1,143 @@
+"""Export and import (contract section 4): round trips, the reference sheet,
+front matter, reports of what could not be read, hostile text."""
+import io
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from synthese import ateliers, events, exporting, importing, publication
+from synthese.documents import Pending, current_store
+from synthese.markdown import parse
+from tests.conftest import sheet_update
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "atelier-sheet.txt"
+HOSTILE = {
+    "question": '<script>alert("q")</script> ?',
+    "synthese": "[clic](javascript:alert(1)) <img src=x onerror=alert(2)>\n\n" + "très longue ligne " * 600,
+    "porteur": "\u202eRenversé\u202c, \u200bzéro\u200d-largeur 😀",
+    "participants": "Anna 👩🏽‍💻\n<b>Cécile</b>\n",
+    "discussion": "- point [x](data:text/html;base64,PHNjcmlwdD4=)\n\n```\n## Question\n```\n# pas un titre de fiche",
+}
+
+
+def forum(make_event):
+    event = make_event("Forum des labs", sessions=[{"label": "Session 1"}, {"label": "Session 2"}]).obj
+    store = current_store()
+    first = ateliers.create_atelier(event, "Emergence", session="Session 1", number=2, porteur="Sophie").obj
+    second = ateliers.create_atelier(event, "Données ouvertes", session="Session 2", number=1).obj
+    third = ateliers.create_atelier(event, "Commande publique - achats", session="Session 1", number=1).obj
+    store.append([Pending(first.id, sheet_update(synthese="Une synthèse.\n\n- un point", discussion="Débat."))])
+    store.append([Pending(second.id, sheet_update(**HOSTILE))])
+    store.append([Pending(third.id, sheet_update(participants="Anna\nCécile\n"))])
+    return event, first, second, third
+
+
+def test_export_import_export_gives_the_same_markdown(make_event):
+    event, *_ = forum(make_event)
+    exported = exporting.event_document(event)
+    copy = make_event("Forum des labs").obj
+    report = importing.import_markdown(copy, exported)
+    assert report.problems == []
+    assert [c["title"] for c in report.created] == ["Commande publique - achats", "Emergence", "Données ouvertes"]
+    assert exporting.event_document(copy) == exported
+
+
+def test_hostile_text_is_exported_verbatim(make_event):
+    event, _, second, _ = forum(make_event)
+    text = exporting.event_document(event)
+    for key in ("question", "porteur", "discussion"):
+        assert HOSTILE[key] in text
+    assert HOSTILE["synthese"].strip("\n") in text
+    copy = make_event("Copie").obj
+    importing.import_markdown(copy, text)
+    imported = next(a for a in copy.ateliers if a.title == "Données ouvertes")
+    fields = current_store().fields(imported.id)
+    assert fields["discussion"] == HOSTILE["discussion"]
+    assert fields["porteur"] == HOSTILE["porteur"]
+    assert fields["participants"] == "Anna 👩🏽‍💻\n<b>Cécile</b>"
+
+
+def test_zip_has_one_file_per_sheet_with_front_matter(make_event):
+    event, first, *_ = forum(make_event)
+    publication.publish(first, None)
+    data = exporting.event_zip(event)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert len(names) == 3 and all(n.endswith(".md") for n in names)
+        text = archive.read(names[1]).decode()
+    _, head, body = text.split("---\n", 2)
+    meta = yaml.safe_load(head)
+    assert meta == {"event": "Forum des labs", "event_slug": event.slug, "session": "Session 1",
+                    "session_time": None, "atelier": 2, "title": "Emergence", "porteur": "Sophie",
+                    "version": None, "published": meta["published"]}
+    assert meta["published"] is not None
+    assert body.lstrip().startswith("# Atelier 2 - Emergence - Session 1\n")
+    # The zip imports back into the same sheets.
+    copy = make_event("Copie").obj
+    report = importing.import_zip(copy, data)
+    assert report.problems == [] and len(report.created) == 3
+    assert exporting.event_document(copy).split("\n", 1)[1] == exporting.event_document(event).split("\n", 1)[1]
+
+
+def test_published_export_has_published_versions_only(make_event):
+    event, first, second, _ = forum(make_event)
+    publication.publish(first, None)
+    current_store().append([Pending(first.id, sheet_update(question="Ajout après publication"))])
+    text = exporting.event_document(event, exporting.PUBLISHED)
+    assert "Atelier 2 - Emergence - Session 1" in text and "Données ouvertes" not in text
+    assert "Ajout après publication" not in text
+    with zipfile.ZipFile(io.BytesIO(exporting.event_zip(event, exporting.PUBLISHED))) as archive:
+        (name,) = archive.namelist()
+        assert "version: 1\n" in archive.read(name).decode()
+
+
+def test_import_of_the_reference_sheet_written_as_markdown(make_event):
+    """../shared/examples/atelier-sheet.txt with its titles made markdown headings."""
+    titles = {"Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"}
+    lines = EXAMPLE.read_text().split("\n")
+    text = "\n".join("## " + l if l in titles else "# " + l if l.startswith("Atelier 2 - ") else l for l in lines)
+    event = make_event("Forum").obj
+    report = importing.import_markdown(event, text)
+    assert report.problems == [] and len(report.created) == 1
+    (atelier,) = event.ateliers
+    assert (atelier.number, atelier.title, atelier.session.label) == (2, "Emergence", "Session 1")
+    assert atelier.porteur_name == "Sophie Largeau, Ville de Paris"
+    fields = current_store().fields(atelier.id)
+    assert fields["question"].startswith("Comment accompagner les transformations en Théorie U")
+    assert fields["synthese"].startswith("Proposer sur ce prochain trimestre")
+    assert fields["participants"] == "Anna Szeremeta\nCécile Joly\nEmmanuelle Granados\nJérémy MONTAGNY"
+    assert fields["discussion"].endswith("créer des synergies ?")
+
+
+def test_import_of_one_sheet_fixture(make_event):
+    event = make_event("Forum").obj
+    text = (FIXTURES / "atelier-donnees.md").read_text()
+    report = importing.import_markdown(event, text)
+    assert report.problems == []
+    assert exporting.sheet_document(exporting.sheets(event)[0]) == text
+
+
+def test_import_reports_what_it_cannot_read(make_event):
+    event = make_event("Forum").obj
+    text = ("Quelques notes en vrac.\n\n# Programme\n\nDu texte sans fiche.\n\n"
+            "# Atelier 1 - Gardé - Session 1\n\n## Question\n\nQ ?\n\n"
+            f"# Atelier 2 - {'x' * 300}\n\n## Synthèse\n\nS.\n")
+    report = importing.import_markdown(event, text, "notes.md")
+    assert [c["title"] for c in report.created] == ["Gardé"]
+    assert len(report.problems) == 3, report.problems
+    assert any("Programme" in p and "belongs to no sheet" in p for p in report.problems)
+    assert any("before the first heading" in p for p in report.problems)
+    assert any("too long" in p for p in report.problems)
+    # Importing the same file again creates no duplicate.
+    again = importing.import_markdown(event, text)
+    assert again.created == [] and any("already exists" in p for p in again.problems)
+    assert importing.import_markdown(event, "juste du texte").problems[0].startswith("No sheet found")
+    assert importing.import_zip(event, b"not a zip").problems == ["This file is not a zip archive."]
+
+
+def test_parse_keeps_heading_like_text_inside_sections():
+    parsed = parse("# Atelier 1 - A\n\n## Question\n\nQ\n\n## Synthèse\n\n### Sous-titre\n\n## Question\n\nencore\n")
+    (sheet,) = parsed.sheets
+    assert sheet.fields["synthese"] == "### Sous-titre\n\n## Question\n\nencore"

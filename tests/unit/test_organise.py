@@ -1,0 +1,151 @@
+"""The organiser's pages and the other browser forms of the workflow, in process."""
+import io
+import re
+import zipfile
+
+from synthese import events, exporting, i18n, publication
+from synthese.documents import Pending, current_store
+from tests.conftest import ROOT, sheet_update
+from tests.unit.test_import_export import HOSTILE
+
+
+def csrf(client, path):
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page)[1]
+
+
+def new_event(client, **form):
+    data = {"title": "Forum des labs", "sessions": "Session 1 | 10h-11h30\nSession 2 | 14h", **form}
+    response = client.post("/events/new", data={"csrf": csrf(client, "/events/new"), **data})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    slug = response.location.split("/events/")[1].split("/")[0]
+    return slug, client.get(response.location).get_data(as_text=True)
+
+
+def test_create_an_event_and_get_the_organiser_link_once(app, client):
+    slug, page = new_event(client)
+    link = re.search(r'class="secret-link" readonly value="([^"]+)"', page)[1]
+    assert "/t/" in link
+    # Shown once: the next page does not have it (only its hash is stored).
+    assert "secret-link" not in client.get(f"/events/{slug}/manage").get_data(as_text=True)
+    # It signs another browser in as organiser.
+    other = app.test_client()
+    other.get(link.replace("http://synthese.test", ""))
+    assert other.get(f"/events/{slug}/manage").status_code == 200
+    event = events.event_by_slug(slug)
+    assert [(s.label, s.time) for s in event.sessions] == [("Session 1", "10h-11h30"), ("Session 2", "14h")]
+
+
+def test_event_creation_form_checks_its_key_and_input(app, client):
+    app.config["SYNTHESE_EVENT_CREATION"] = "cle"
+    token = csrf(client, "/events/new")
+    assert client.post("/events/new", data={"csrf": token, "title": "F", "key": "mauvaise"}).status_code == 422
+    assert client.post("/events/new", data={"csrf": token, "title": "", "key": "cle"}).status_code == 422
+    assert client.post("/events/new", data={"csrf": token, "title": "F", "key": "cle",
+                                            "starts_on": "demain"}).status_code == 422
+    assert client.post("/events/new", data={"title": "F", "key": "cle"}).status_code == 400  # no CSRF
+    assert client.post("/events/new", data={"csrf": token, "title": "F", "key": "cle"}).status_code == 302
+
+
+def test_manage_sessions_ateliers_and_links(client):
+    slug, _ = new_event(client)
+    token = csrf(client, f"/events/{slug}/manage")
+    client.post(f"/events/{slug}/manage/sessions", data={"csrf": token, "label": "Session 3", "time": "16h"})
+    client.post(f"/events/{slug}/manage/current", data={"csrf": token, "session": "Session 1"})
+    response = client.post(f"/events/{slug}/manage/ateliers", data={
+        "csrf": token, "title": "Emergence", "session": "Session 1", "number": "2", "porteur": "Sophie",
+        "question": "Comment ?"})
+    page = client.get(response.location).get_data(as_text=True)
+    porteur_link = re.search(r'class="secret-link" readonly value="([^"]+)"', page)[1]
+    event = events.event_by_slug(slug)
+    (atelier,) = event.ateliers
+    assert events.full_title(atelier) == "Atelier 2 - Emergence - Session 1"
+    assert events.current_session(event).label == "Session 1"
+    assert [s.label for s in event.sessions][-1] == "Session 3"
+    client.post(f"/ateliers/{atelier.id}/porteur-link", data={"csrf": token})
+    page = client.get(f"/events/{slug}/manage").get_data(as_text=True)
+    second_link = re.search(r'class="secret-link" readonly value="([^"]+)"', page)[1]
+    assert second_link != porteur_link
+    assert "secret-link" not in client.get(f"/events/{slug}/manage").get_data(as_text=True)
+    for link in (porteur_link, second_link):  # both open the sheet as porteur
+        assert client.get(link.replace("http://synthese.test", "")).location.endswith(f"/ateliers/{atelier.id}")
+    client.post(f"/events/{slug}/manage/details", data={"csrf": token, "title": "Forum 2", "open_space": "on"})
+    assert event.title == "Forum 2" and event.open_space
+
+
+def test_non_organisers_cannot_manage(app, client, make_atelier):
+    atelier, porteur, _ = make_atelier()
+    slug = atelier.event.slug
+    assert client.get(f"/events/{slug}/manage").status_code == 403
+    client.get(f"/t/{porteur}")
+    token = csrf(client, f"/ateliers/{atelier.id}")
+    assert client.get(f"/events/{slug}/manage").status_code == 403
+    for path in (f"/events/{slug}/manage/ateliers", f"/events/{slug}/manage/details",
+                 f"/ateliers/{atelier.id}/remove", f"/ateliers/{atelier.id}/porteur-link",
+                 f"/events/{slug}/manage/import"):
+        assert client.post(path, data={"csrf": token, "title": "x"}).status_code == 403, path
+    # The porteur edits their own atelier.
+    assert client.get(f"/ateliers/{atelier.id}/edit").status_code == 200
+
+
+def test_publish_and_read_publicly(app, client, make_atelier):
+    atelier, porteur, _ = make_atelier()
+    current_store().append([Pending(atelier.id, sheet_update(**HOSTILE))])
+    client.get(f"/t/{porteur}")
+    token = csrf(client, f"/ateliers/{atelier.id}")
+    client.post(f"/ateliers/{atelier.id}/publish", data={"csrf": token})
+    assert publication.latest(atelier).number == 1
+    public = app.test_client()
+    page = public.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
+    assert "Version 1" in page
+    # Hostile text is shown as text: no script, no javascript: or data: link, no raw tag.
+    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+    assert 'href="javascript:' not in page and 'href="data:' not in page
+    assert "&lt;script&gt;alert(&#34;q&#34;)&lt;/script&gt;" in page or "&lt;script&gt;alert(&quot;q&quot;)" in page
+    assert "\u202eRenversé" in page and "👩🏽‍💻" in page
+    event_page = public.get(f"/events/{atelier.event.slug}").get_data(as_text=True)
+    assert f"/ateliers/{atelier.id}/versions/1" in event_page
+    client.post(f"/ateliers/{atelier.id}/unpublish", data={"csrf": token})
+    assert "Version 1" not in public.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
+    assert public.get(f"/ateliers/{atelier.id}/versions/1").status_code == 404
+
+
+def test_open_space_proposal_form(app, client, make_event):
+    created = make_event(sessions=[{"label": "Session 1"}])
+    events.update_event(created.obj, open_space=True)
+    slug = created.obj.slug
+    token = csrf(client, "/join")
+    client.post("/join", data={"csrf": token, "code": created.obj.join_code, "name": "Anna"})
+    page = client.get(f"/events/{slug}").get_data(as_text=True)
+    assert "Proposer un atelier" in page
+    response = client.post(f"/events/{slug}/propose", data={
+        "csrf": token, "title": "Tiers-lieux", "question": "Comment ouvrir nos lieux ?", "session": "Session 1"})
+    (atelier,) = created.obj.ateliers
+    assert response.location.endswith(f"/ateliers/{atelier.id}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "secret-link" in page and "Publier" in page  # the proposer is its porteur
+
+
+def test_import_form_and_qr_page(client):
+    slug, _ = new_event(client)
+    token = csrf(client, f"/events/{slug}/manage")
+    text = (ROOT / "tests/fixtures/atelier-donnees.md").read_bytes()
+    response = client.post(f"/events/{slug}/manage/import", data={
+        "csrf": token, "file": (io.BytesIO(text), "atelier.md")}, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Atelier 3 - Données ouvertes et services publics - Session 2" in page
+    response = client.post(f"/events/{slug}/manage/import", data={"csrf": token, "markdown": "rien"})
+    assert response.status_code == 422 and "No sheet found" in response.get_data(as_text=True)
+    qr = client.get(f"/events/{slug}/qr").get_data(as_text=True)
+    assert "<svg" in qr and events.format_code(events.event_by_slug(slug).join_code) in qr
+    export = client.get(f"/api/events/{slug}/export.zip")  # the browser's session is enough to read
+    assert zipfile.ZipFile(io.BytesIO(export.data)).namelist()[0].endswith(".md")
+    assert exporting.file_stem(events.event_by_slug(slug), "draft") in export.headers["Content-Disposition"]
+
+
+def test_every_french_string_has_its_english():
+    sources = [p.read_text() for p in [*ROOT.glob("templates/*.html"), *ROOT.glob("synthese/*.py")]]
+    found = {m[1] for text in sources for m in re.finditer(r'''_\(\s*["']((?:[^"'\\]|\\.)+)["']\s*\)''', text)}
+    found -= {"texte"}  # the example in i18n's docstring
+    missing = sorted(s for s in found if s.replace("\\'", "'") not in i18n.EN)
+    assert missing == []
