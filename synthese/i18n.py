@@ -116,7 +116,7 @@ EN = {
     'Publiée': 'Published',
     'QR code du lien pour rejoindre': 'QR code of the join link',
     'Question annoncée': 'Announced question',
-    "Rejoignez l'atelier depuis votre téléphone ou votre ordinateur": 'Join from your phone or your computer',
+    "Rejoignez-nous depuis votre téléphone ou votre ordinateur": 'Join from your phone or your computer',
     'Retour au tableau de bord': 'Back to the dashboard',
     'Retour à la fiche': 'Back to the sheet',
     "Retour à la gestion de l'événement": 'Back to managing the event',

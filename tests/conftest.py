@@ -187,6 +187,12 @@ class LiveServer:
         assert response.status_code == expect, response.text
         return response.json()
 
+    def patch(self, path, json, token) -> dict:
+        response = requests.patch(self.base_url + path, json=json, timeout=10,
+                                  headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def get(self, path, token=None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return requests.get(self.base_url + path, headers=headers, timeout=10)

@@ -1,0 +1,235 @@
+"""The whole story of an event, in real browsers: organise, join, co-write,
+publish, read publicly, export; and the join-and-write flow by keyboard alone."""
+import asyncio
+import re
+
+from playwright.async_api import async_playwright, expect
+
+from tests.browser.conftest import LAUNCH, artifact, axe_violations
+from tests.browser.test_sheet_page import editor_text, type_in, wait_text
+
+PAGES_CHECKED = []
+
+
+async def check_axe(page, name):
+    violations = await axe_violations(page)
+    assert violations == [], (name, violations)
+    PAGES_CHECKED.append(name)
+
+
+async def new_page(browser, errors):
+    context = await browser.new_context(locale="fr-FR", accept_downloads=True)
+    page = await context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return context, page
+
+
+async def secret_link(page):
+    return await page.locator("input.secret-link").input_value()
+
+
+async def join(page, base_url, code, name, atelier_title):
+    await page.goto(f"{base_url}/join")
+    await page.get_by_label("Code de l'événement").fill(code)
+    await page.get_by_label("Votre nom").fill(name)
+    await page.get_by_role("button", name="Rejoindre").click()
+    await expect(page.get_by_role("heading", name="Session en cours : Session 1")).to_be_visible()
+    await page.get_by_role("link", name=atelier_title).first.click()
+    await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+
+
+def test_an_event_from_creation_to_proceedings(live):
+    async def scenario():
+        errors = []
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            base = live.base_url
+
+            # The organiser creates the event with two sessions.
+            _, org = await new_page(browser, errors)
+            await org.goto(f"{base}/events/new")
+            await check_axe(org, "new event")
+            await org.get_by_label("Titre").fill("Forum de l'innovation publique 2026")
+            await org.get_by_label("Lieu").fill("Lyon")
+            await org.get_by_label("Sessions").fill("Session 1 | 10h-11h30\nSession 2 | 14h-15h30")
+            await org.get_by_role("button", name="Créer l'événement").click()
+            await expect(org.get_by_role("heading", level=1)).to_contain_text("Gérer")
+            organiser_link = await secret_link(org)
+            assert "/t/" in organiser_link
+            slug = org.url.split("/events/")[1].split("/")[0]
+            await check_axe(org, "manage")
+
+            # Three ateliers, two in the first session.
+            porteur_links = {}
+            for number, title, session, porteur in [
+                (1, "Emergence", "Session 1", "Sophie Largeau, Ville de Paris"),
+                (2, "Données ouvertes", "Session 1", "Karim Benali"),
+                (1, "Commande publique", "Session 2", ""),
+            ]:
+                form = org.locator("form", has=org.get_by_role("button", name="Ajouter l'atelier"))
+                await form.get_by_label("Numéro").fill(str(number))
+                await form.get_by_label("Titre ou thème").fill(title)
+                await form.get_by_label("Session", exact=True).select_option(session)
+                await form.get_by_label("Porteur (nom, organisation)").fill(porteur)
+                await form.get_by_role("button", name="Ajouter l'atelier").click()
+                porteur_links[title] = await secret_link(org)
+            await org.get_by_label("Session 1 (10h-11h30)").check()
+            await org.get_by_role("button", name="Enregistrer la session en cours").click()
+            await expect(org.locator(".flash.info")).to_contain_text("Session en cours enregistrée")
+            event = live.get(f"/api/events/{slug}", token=None).json()
+            assert event["ateliers"] == []  # nothing published yet
+            await org.get_by_role("link", name="Afficher le code et le QR code").click()
+            code = (await org.locator(".code").inner_text()).strip()
+            assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}", code)
+            await check_axe(org, "qr")
+            await org.screenshot(path=artifact("qr-page.png"), full_page=True)
+
+            # Two participants join by code and co-write the first sheet.
+            _, anna = await new_page(browser, errors)
+            _, cecile = await new_page(browser, errors)
+            await asyncio.gather(
+                join(anna, base, code.lower(), "Anna Szeremeta", "Atelier 1 - Emergence - Session 1"),
+                join(cecile, base, code, "Cécile Joly", "Atelier 1 - Emergence - Session 1"),
+            )
+            await check_axe(anna, "sheet (participant)")
+            await asyncio.gather(
+                type_in(anna, "Synthèse", "Proposer une expérimentation de trois jours. "),
+                type_in(cecile, "Synthèse", "Avec des élus et des citoyens. "),
+            )
+            await type_in(cecile, "Éléments importants de la discussion", "Vigilance sur le cloisonnement.")
+            await cecile.get_by_role("button", name="Je participe").click()
+            await anna.get_by_role("button", name="Je participe").click()
+            for page in (anna, cecile):
+                await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            synthese = await editor_text(anna, "synthese")
+            await wait_text(cecile, "synthese", lambda t: t == synthese)
+            participants = await wait_text(anna, "participants", lambda t: t.count("\n") == 2)
+
+            # The organiser's dashboard shows who is there and that the sheet is being written.
+            await org.goto(f"{base}/events/{slug}")
+            row = org.locator("tr", has=org.get_by_role("link", name="Atelier 1 - Emergence - Session 1"))
+            await expect(row).to_contain_text("En cours d'écriture", timeout=10_000)
+            await expect(row).to_contain_text("Anna Szeremeta", timeout=10_000)
+            await check_axe(org, "dashboard")
+
+            # The porteur publishes.
+            _, sophie = await new_page(browser, errors)
+            await sophie.goto(porteur_links["Emergence"])
+            await expect(sophie.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await sophie.get_by_role("button", name="Publier", exact=True).click()
+            await expect(sophie.locator(".flash.info")).to_contain_text("Version 1 publiée")
+            await check_axe(sophie, "sheet (porteur)")
+            await expect(row).to_contain_text("Publiée (v1)", timeout=10_000)
+            await org.screenshot(path=artifact("dashboard.png"), full_page=True)
+
+            # Writing goes on; an anonymous visitor reads the published version.
+            await type_in(anna, "Question", "Comment embarquer les dirigeants ?")
+            _, visitor = await new_page(browser, errors)
+            await visitor.goto(f"{base}/events/{slug}")
+            await check_axe(visitor, "public event")
+            await visitor.get_by_role("link", name="Atelier 1 - Emergence - Session 1").click()
+            await expect(visitor.get_by_role("heading", level=1)).to_have_text("Atelier 1 - Emergence - Session 1")
+            article = visitor.locator("article")
+            await expect(article).to_contain_text("Proposer une expérimentation de trois jours.")
+            await expect(article).to_contain_text("Vigilance sur le cloisonnement.")
+            await expect(article).not_to_contain_text("Comment embarquer les dirigeants ?")
+            await check_axe(visitor, "published version")
+            await visitor.screenshot(path=artifact("published-sheet.png"), full_page=True)
+
+            # The organiser downloads the proceedings.
+            await org.goto(f"{base}/events/{slug}/manage")
+            async with org.expect_download() as info:
+                await org.locator("#export li").first.get_by_role("link", name="un fichier markdown").click()
+            download = await info.value
+            exported = open(await download.path(), encoding="utf-8").read()
+            assert exported.startswith("# Forum de l'innovation publique 2026\n\n## Sommaire\n")
+            assert "## Atelier 1 - Emergence - Session 1" in exported
+            assert "## Atelier 1 - Commande publique - Session 2" in exported
+            assert synthese.strip() in exported
+            assert "### Participants\n\n" + "\n".join(f"- {n}" for n in participants.split("\n") if n) in exported
+            assert "Comment embarquer les dirigeants ?" in exported  # the current draft
+            assert exported == live.get(f"/api/events/{slug}/export.md",
+                                        token=organiser_link.rsplit("/", 1)[1]).text
+            await browser.close()
+        assert [e for e in errors if "favicon" not in e] == []
+        assert len(PAGES_CHECKED) >= 8
+
+    asyncio.run(scenario())
+
+
+def test_join_and_write_with_the_keyboard_alone(live):
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            page = await browser.new_page(locale="fr-FR")
+            await page.goto(f"{live.base_url}/join")
+            await page.keyboard.press("Tab")  # brand
+            while await page.evaluate("document.activeElement.id") != "code":
+                await page.keyboard.press("Tab")
+            await page.keyboard.type(room["join_code"])
+            await page.keyboard.press("Tab")
+            await page.keyboard.type("Jérémy Montagny")
+            await page.keyboard.press("Enter")
+            await page.wait_for_url(re.compile(r"/events/"))
+            # Tab to the atelier's link and open it.
+            for _ in range(30):
+                await page.keyboard.press("Tab")
+                if (await page.evaluate("document.activeElement.textContent")).startswith("Atelier 2 - Emergence"):
+                    break
+            await page.keyboard.press("Enter")
+            await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            # Tab into the Question editor and write.
+            for _ in range(10):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("document.activeElement.getAttribute('aria-labelledby')") == "title-question":
+                    break
+            await page.keyboard.type("Écrit au clavier seul.")
+            await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            fields = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+            assert fields["question"] == "Écrit au clavier seul."
+            await browser.close()
+
+    asyncio.run(scenario())
+
+
+def test_other_pages_have_no_accessibility_violations(live):
+    """Pages the story does not visit: a participant's event page in open space,
+    the atelier form, an import report, a member's view of a version, English."""
+    room = live.new_atelier()
+    org = room["organiser"]
+    live.post(f"/api/events/{room['slug']}/sessions", {"label": "Session 2"}, token=org)
+    live.patch(f"/api/events/{room['slug']}", {"open_space": True, "current_session": "Session 1"}, org)
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            participant = await browser.new_page(locale="fr-FR")
+            await participant.goto(f"{live.base_url}/t/{room['participant']}")
+            await expect(participant.get_by_role("heading", name="Proposer un atelier")).to_be_visible()
+            await check_axe(participant, "participant event page")
+            porteur = await browser.new_page(locale="fr-FR")
+            await porteur.goto(f"{live.base_url}/t/{room['porteur']}")
+            await porteur.goto(f"{live.base_url}/ateliers/{room['id']}/edit")
+            await check_axe(porteur, "atelier form")
+            await porteur.goto(f"{live.base_url}/ateliers/{room['id']}")
+            await porteur.get_by_role("textbox", name="Synthèse", exact=True).click()
+            await porteur.keyboard.type("Texte publié.")
+            await expect(porteur.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await porteur.get_by_role("button", name="Publier", exact=True).click()
+            await porteur.get_by_role("link", name="Version 1").click()
+            await expect(porteur.get_by_role("link", name="fiche en cours d'écriture")).to_be_visible()
+            await check_axe(porteur, "version (member)")
+            organiser = await browser.new_page(locale="en-GB")
+            await organiser.goto(f"{live.base_url}/t/{org}")
+            await organiser.goto(f"{live.base_url}/events/{room['slug']}/manage?lang=en")
+            await check_axe(organiser, "manage (English)")
+            await organiser.get_by_label("or pasted markdown").fill("# Atelier 6 - Collé\n\n## Synthèse\n\nS.\n\nnot a sheet")
+            await organiser.get_by_role("button", name="Import", exact=True).click()
+            await expect(organiser.get_by_role("heading", name="Sheets created (1)")).to_be_visible()
+            await check_axe(organiser, "import report")
+            await browser.close()
+
+    asyncio.run(scenario())
