@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Credential
+from .security import csrf_token
 
 #: A browser may hold several credentials (organiser of one event, participant of another).
 MAX_CREDENTIALS = 20
@@ -12,6 +13,10 @@ def sign_in(session, credential: Credential) -> None:
     ids = [i for i in session.get("credentials", []) if i != credential.id]
     session["credentials"] = ([credential.id] + ids)[:MAX_CREDENTIALS]
     session.permanent = True
+    # The CSRF token goes into the same cookie now: were it added later by a
+    # page, a response to a request still in flight (the dashboard's polling)
+    # could put back a cookie without it, and the page's forms would fail.
+    csrf_token()
 
 
 def session_credentials(session) -> list[Credential]:

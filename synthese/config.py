@@ -37,6 +37,8 @@ DEFAULTS = {
     "SYNTHESE_COMPACT_AFTER": COMPACT_AFTER,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Send the session cookie only when it changes: fewer responses racing to set it.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 60,
     "API_TITLE": "Synthèse",
     "API_VERSION": "1",
