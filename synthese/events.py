@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from . import access, tokens
 from .extensions import db
@@ -176,10 +177,15 @@ def event_by_code(code: str) -> Event | None:
 
 
 def ordered_ateliers(event: Event) -> list[Atelier]:
-    """Ateliers by session order, then number."""
+    """Ateliers by session order, then number (with their sessions and versions loaded)."""
     positions = {s.id: s.position for s in event.sessions}
+    found = db.session.execute(
+        select(Atelier)
+        .where(Atelier.event_id == event.id)
+        .options(selectinload(Atelier.session), selectinload(Atelier.versions))
+    ).scalars()
     return sorted(
-        event.ateliers,
+        found,
         key=lambda a: (a.session_id is None, positions.get(a.session_id, 0), a.number, a.id),
     )
 
