@@ -2,7 +2,8 @@
 
 Each sheet is written the way a room writes it, as hundreds of small Yjs
 updates (a few words each), in the shape of ../shared/examples/atelier-sheet.txt
-(about 8 KB of text). The script then times, with peak Python memory
+(tests/fixtures/atelier-pad.txt, its discussion doubled and shuffled: about
+5 KiB of text, the reference sheet holds 7 KiB). The script then times, with peak Python memory
 (tracemalloc) and the process's peak RSS:
 
 - the whole event as one markdown document (drafts), from the update logs;
@@ -24,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-EXAMPLE = ROOT.parent / "shared" / "examples" / "atelier-sheet.txt"
+#: A sheet as written in a pad, shaped like ../shared/examples/atelier-sheet.txt.
+EXAMPLE = ROOT / "tests" / "fixtures" / "atelier-pad.txt"
 SECTION_TITLES = ["Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"]
 KEYS = ["question", "synthese", "porteur", "participants", "discussion"]
 NAMES = ["Anna Szeremeta", "Cécile Joly", "Emmanuelle Granados", "Jérémy Montagny", "Karim Benali",
@@ -32,7 +34,7 @@ NAMES = ["Anna Szeremeta", "Cécile Joly", "Emmanuelle Granados", "Jérémy Mont
 
 
 def example_fields() -> dict[str, str]:
-    """The reference sheet, split into its sections."""
+    """The pad sheet, split into its sections."""
     fields, key = {k: [] for k in KEYS}, None
     for line in EXAMPLE.read_text().split("\n"):
         if line in SECTION_TITLES:
@@ -43,8 +45,9 @@ def example_fields() -> dict[str, str]:
 
 
 def sheet_text(rng: random.Random, base: dict[str, str]) -> dict[str, str]:
-    """A sheet like the reference one: its paragraphs shuffled, other participants."""
-    paragraphs = base["discussion"].split("\n\n")
+    """A sheet like the pad one: its discussion twice as long (the reference sheet
+    holds 7 KiB), paragraphs shuffled, other participants."""
+    paragraphs = base["discussion"].split("\n\n") * 2
     rng.shuffle(paragraphs)
     return {
         "question": base["question"],

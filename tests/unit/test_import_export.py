@@ -12,7 +12,8 @@ from synthese.markdown import parse
 from tests.conftest import sheet_update
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "atelier-sheet.txt"
+#: A sheet as written in a pad, in the shape of ../shared/examples/atelier-sheet.txt.
+PAD = FIXTURES / "atelier-pad.txt"
 HOSTILE = {
     "question": '<script>alert("q")</script> ?',
     "synthese": "[clic](javascript:alert(1)) <img src=x onerror=alert(2)>\n\n" + "très longue ligne " * 600,
@@ -93,22 +94,24 @@ def test_published_export_has_published_versions_only(make_event):
         assert "version: 1\n" in archive.read(name).decode()
 
 
-def test_import_of_the_reference_sheet_written_as_markdown(make_event):
-    """../shared/examples/atelier-sheet.txt with its titles made markdown headings."""
+def test_import_of_a_pad_sheet_written_as_markdown(make_event):
+    """A sheet shaped like the reference one, its titles made markdown headings."""
     titles = {"Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"}
-    lines = EXAMPLE.read_text().split("\n")
-    text = "\n".join("## " + l if l in titles else "# " + l if l.startswith("Atelier 2 - ") else l for l in lines)
+    lines = PAD.read_text().split("\n")
+    text = "\n".join("## " + l if l in titles else "# " + l if l.startswith("Atelier 4 - ") else l for l in lines)
     event = make_event("Forum").obj
     report = importing.import_markdown(event, text)
     assert report.problems == [] and len(report.created) == 1
     (atelier,) = event.ateliers
-    assert (atelier.number, atelier.title, atelier.session.label) == (2, "Emergence", "Session 1")
-    assert atelier.porteur_name == "Sophie Largeau, Ville de Paris"
+    assert (atelier.number, atelier.title, atelier.session.label) == (4, "Tiers-lieux et services publics", "Session 2")
+    assert atelier.porteur_name == "Mathilde Rousseau, Conseil départemental de la Drôme"
     fields = current_store().fields(atelier.id)
-    assert fields["question"].startswith("Comment accompagner les transformations en Théorie U")
-    assert fields["synthese"].startswith("Proposer sur ce prochain trimestre")
-    assert fields["participants"] == "Anna Szeremeta\nCécile Joly\nEmmanuelle Granados\nJérémy MONTAGNY"
-    assert fields["discussion"].endswith("créer des synergies ?")
+    assert fields["question"].startswith("Comment faire des tiers-lieux des points d'appui")
+    assert fields["synthese"].startswith("Lancer d'ici l'automne une démarche commune")
+    assert "- les animateurs de tiers-lieux qui connaissent les usages," in fields["synthese"]
+    assert fields["participants"] == "Julien Perrin\nNadia Belkacem\nOlivier Marchetti\nSandrine LAFORGE"
+    assert fields["discussion"].startswith("- ...Qui paie l'animation")
+    assert fields["discussion"].endswith("avec les volontaires de l'atelier.")
 
 
 def test_import_of_one_sheet_fixture(make_event):
