@@ -233,3 +233,56 @@ def test_other_pages_have_no_accessibility_violations(live):
             await browser.close()
 
     asyncio.run(scenario())
+
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> [clic](javascript:alert(2)) \u202eàl\u200b 😀'
+
+
+def test_hostile_text_never_executes(live):
+    """Script tags, javascript: links, right-to-left and zero-width marks in every
+    field: shown as text on every page, never run."""
+    event = live.post("/api/events", {"title": "Forum " + HOSTILE, "description": HOSTILE, "place": HOSTILE})
+    org = event["organiser_token"]
+    live.patch(f"/api/events/{event['slug']}", {"open_space": True}, org)
+    atelier = live.post(f"/api/events/{event['slug']}/ateliers",
+                        {"title": HOSTILE, "session": "S " + HOSTILE, "porteur": HOSTILE, "question": HOSTILE},
+                        token=org)
+    person = live.post(f"/api/events/{event['slug']}/participants",
+                       {"join_code": event["join_code"], "name": HOSTILE[:150]})
+    from tests.ysocket import YClient
+
+    writer = YClient(live.base_url, atelier["id"], person["token"]).connect()
+    for key in ("synthese", "discussion", "participants"):
+        writer.append(key, HOSTILE + "\n" + "ligne très longue " * 300)
+    writer.wait_saved()
+    writer.disconnect()
+    live.post(f"/api/ateliers/{atelier['id']}/publish", {}, token=atelier["porteur_token"])
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            dialogs = []
+            visits = [
+                (org, [f"/events/{event['slug']}", f"/events/{event['slug']}/manage", f"/events/{event['slug']}/qr",
+                       f"/ateliers/{atelier['id']}", f"/ateliers/{atelier['id']}/edit"]),
+                (person["token"], [f"/events/{event['slug']}", f"/ateliers/{atelier['id']}"]),
+                (None, [f"/events/{event['slug']}", f"/ateliers/{atelier['id']}",
+                        f"/ateliers/{atelier['id']}/versions/1"]),
+            ]
+            for token, paths in visits:
+                context = await browser.new_context(locale="fr-FR")
+                page = await context.new_page()
+                page.on("dialog", lambda d: (dialogs.append(d.message), asyncio.ensure_future(d.dismiss())))
+                if token:
+                    await page.goto(f"{live.base_url}/t/{token}")
+                for path in paths:
+                    await page.goto(live.base_url + path)
+                    await page.wait_for_load_state("networkidle")
+                    assert await page.locator("script:not([src]):not([type='application/json'])").count() == 0
+                    assert await page.locator("a[href^='javascript:' i], img[src='x']").count() == 0, path
+                    assert '<script>alert("x")</script>' in await page.locator("main").inner_text(), path
+                await context.close()
+            assert dialogs == []
+            await browser.close()
+
+    asyncio.run(scenario())

@@ -136,5 +136,11 @@ def test_unknown_api_paths_answer_json(client):
 def test_openapi_document_describes_the_api(client):
     spec = client.get("/api/openapi.json").json
     assert spec["openapi"].startswith("3.")
-    assert {"/api/events", "/api/events/{slug}/ateliers", "/api/events/{slug}/participants",
-            "/api/ateliers/{atelier_id}", "/api/ateliers/{atelier_id}/sheet.md"} <= set(spec["paths"])
+    assert {"/api/events", "/api/events/{slug}", "/api/events/{slug}/ateliers", "/api/events/{slug}/participants",
+            "/api/events/{slug}/sessions", "/api/events/{slug}/dashboard", "/api/events/{slug}/export.md",
+            "/api/events/{slug}/export.zip", "/api/events/{slug}/import", "/api/ateliers/{atelier_id}",
+            "/api/ateliers/{atelier_id}/sheet.md", "/api/ateliers/{atelier_id}/publish",
+            "/api/ateliers/{atelier_id}/unpublish", "/api/ateliers/{atelier_id}/versions",
+            "/api/ateliers/{atelier_id}/merge"} <= set(spec["paths"])
+    assert {"get", "patch"} <= set(spec["paths"]["/api/events/{slug}"])
+    assert {"get", "patch", "delete"} <= set(spec["paths"]["/api/ateliers/{atelier_id}"])
