@@ -8,7 +8,7 @@ import secrets
 from flask import Response, current_app, request, session, url_for
 from flask_smorest import Blueprint
 
-from . import access, ateliers, auth, events, exporting, importing, publication, realtime, schemas, tokens
+from . import access, ateliers, auth, events, exporting, importing, publication, ratelimit, realtime, schemas, tokens
 from .documents import current_store
 from .errors import ApiError
 from .extensions import db
@@ -25,9 +25,11 @@ def bearer_credential() -> Credential | None:
     header = request.headers.get("Authorization", "")
     if not header:
         return None
+    ratelimit.check("bad_token_ip")
     scheme, _, token = header.partition(" ")
     credential = tokens.find(token.strip()) if scheme.lower() == "bearer" else None
     if credential is None:
+        ratelimit.hit("bad_token_ip")
         raise ApiError(401, "unauthorized", "This token is not valid.")
     return credential
 
@@ -96,6 +98,7 @@ def sign_in_url(token: str) -> str:
 @blp.response(201, schemas.EventCreated)
 def create_event(data):
     """Create an event; returns its join code and the organiser's secret token."""
+    ratelimit.hit("event_create_ip")
     policy = current_app.config["SYNTHESE_EVENT_CREATION"]
     if policy != "open":
         _, _, key = request.headers.get("Authorization", "").partition(" ")
@@ -188,7 +191,15 @@ def create_session(data, slug):
 def join_event(data, slug):
     """Join an event with its code; returns the participant's secret token."""
     event = _event(slug)
-    created = _domain(events.join, event, data["join_code"], data["name"], data["organisation"])
+    ratelimit.check("bad_code_ip")
+    ratelimit.hit("join_ip")
+    ratelimit.hit("join_code", event.id)
+    try:
+        created = events.join(event, data["join_code"], data["name"], data["organisation"])
+    except events.DomainError as exc:
+        if exc.code == "bad_code":
+            ratelimit.hit("bad_code_ip")
+        raise ApiError(403 if exc.code == "bad_code" else 422, exc.code, exc.message) from None
     return {
         "token": created.token,
         "url": sign_in_url(created.token),
@@ -244,6 +255,7 @@ def create_atelier(data, slug):
         created = _domain(ateliers.create_atelier, event, **data)
     else:
         require(role, "atelier.propose")
+        ratelimit.hit("propose_token", credential.id)
         extra = set(data) - {"title", "session", "question"}
         if any(data.get(k) for k in extra):
             raise ApiError(403, "forbidden", "A proposal gives a title, a question and a session only.")

@@ -23,11 +23,16 @@ def create_app(test_config=None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    if app.config.get("SYNTHESE_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["SYNTHESE_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     api.init_app(app)
 
-    from . import api as api_views, errors, i18n, organise, pages, realtime, security
+    from . import api as api_views, errors, i18n, organise, pages, ratelimit, realtime, security
     from .documents import DocumentStore
 
     with app.app_context():
@@ -37,6 +42,7 @@ def create_app(test_config=None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(organise.bp)
     errors.init_app(app)
+    ratelimit.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     realtime.init_app(app)

@@ -27,6 +27,14 @@ def from_environment(instance_path: str) -> dict:
         "SYNTHESE_EVENT_CREATION": env.get("SYNTHESE_EVENT_CREATION", "open"),
         "SYNTHESE_DEMO": env.get("SYNTHESE_DEMO", "1") not in ("0", "false", "no"),
         "SYNTHESE_UPDATE_QUEUE": int(env.get("SYNTHESE_UPDATE_QUEUE", UPDATE_QUEUE)),
+        # Origins (scheme://host[:port]) allowed to open the realtime socket, comma
+        # separated; by default only the origin the request was addressed to.
+        # "off", or overrides of ratelimit.DEFAULT_RULES: "join_ip=300/60,bad_code_ip=20/600".
+        "SYNTHESE_RATE_LIMITS": env.get("SYNTHESE_RATE_LIMITS", ""),
+        # Reverse proxies in front of the server whose X-Forwarded-* headers to trust.
+        "SYNTHESE_PROXIES": int(env.get("SYNTHESE_PROXIES", "0")),
+        "SYNTHESE_ALLOWED_ORIGINS": [o.strip() for o in env.get("SYNTHESE_ALLOWED_ORIGINS", "").split(",")
+                                     if o.strip()] or None,
     }
 
 

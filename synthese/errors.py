@@ -51,5 +51,19 @@ def handle_http_exception(error: HTTPException):
     return render_template("error.html", error=error), error.code
 
 
+def handle_rate_limited(error):
+    from .i18n import gettext as _
+
+    if request.path.startswith("/api/"):
+        body, status, _headers = json_error(ApiError(429, "rate_limited", "Too many attempts; try again later."))
+    else:
+        refused = ApiError(429, "rate_limited", _("Trop de tentatives : réessayez dans un moment."))
+        body, status = render_template("error.html", error=refused), 429
+    return body, status, {"Retry-After": str(error.retry_after)}
+
+
 def init_app(app) -> None:
+    from .ratelimit import RateLimited
+
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(RateLimited, handle_rate_limited)

@@ -166,6 +166,7 @@ EN = {
     'État': 'State',
     'Événement enregistré.': 'Event saved.',
     "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.": 'The organisers removed this atelier or merged it into another.',
+    "Trop de tentatives : réessayez dans un moment.": "Too many attempts: try again in a moment.",
     'personne pour l’instant': 'nobody yet',
     '1 personne présente': '1 person present',
     '{n} personnes présentes': '{n} people present',

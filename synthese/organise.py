@@ -8,7 +8,7 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
                    url_for)
 from markupsafe import Markup
 
-from . import ateliers, auth, events, importing, realtime
+from . import ateliers, auth, events, importing, ratelimit, realtime
 from .api import sign_in_url
 from .events import DomainError
 from .extensions import db
@@ -49,6 +49,7 @@ def new_event():
     form = _form("title", "place", "starts_on", "ends_on", "sessions", "key") | _form("description", limit=5000)
     if request.method == "POST":
         check_csrf()
+        ratelimit.hit("event_create_ip")
         form["sessions"] = request.form.get("sessions", "")[:6000]
         if policy != "open" and not secrets.compare_digest(form["key"].encode(), policy.encode()):
             flash(_("La clé de création n'est pas la bonne."), "error")

@@ -4,7 +4,7 @@ from flask import (Blueprint, abort, flash, redirect, render_template, request, 
                    url_for)
 from sqlalchemy import text
 
-from . import access, ateliers, auth, events, publication, realtime, tokens
+from . import access, ateliers, auth, events, publication, ratelimit, realtime, tokens
 from .extensions import db
 from .i18n import current_lang, gettext as _
 from .models import Atelier, Event
@@ -84,8 +84,10 @@ def healthz():
 @bp.get("/t/<token>")
 def sign_in(token):
     """A secret link: sign this browser in with its credential."""
+    ratelimit.check("bad_token_ip")
     credential = tokens.find(token)
     if credential is None:
+        ratelimit.hit("bad_token_ip")
         abort(404, description=_("Ce lien n'est pas valide."))
     auth.sign_in(session, credential)
     if credential.atelier_id:
@@ -100,13 +102,17 @@ def join(code):
     form = {"code": code, "name": "", "organisation": "", "next": request.args.get("next", "")}
     if request.method == "POST":
         check_csrf()
+        ratelimit.check("bad_code_ip")
+        ratelimit.hit("join_ip")
         form = {k: request.form.get(k, "").strip()[:200] for k in form}
         event = events.event_by_code(form["code"])
         if event is None:
+            ratelimit.hit("bad_code_ip")
             flash(_("Ce code n'ouvre aucun événement."), "error")
         elif not form["name"]:
             flash(_("Indiquez votre nom."), "error")
         else:
+            ratelimit.hit("join_code", event.id)
             created = events.join(event, form["code"], form["name"], form["organisation"])
             auth.sign_in(session, created.obj)
             target = form["next"]
@@ -151,6 +157,7 @@ def propose(slug):
     found = event_or_404(slug)
     role, credential = event_role(found)
     require(role, "atelier.propose")
+    ratelimit.hit("propose_token", credential.id)
     title = request.form.get("title", "").strip()[:200]
     question = request.form.get("question", "").strip()[:2000]
     created = domain_flash(ateliers.propose, found, credential, title, question,

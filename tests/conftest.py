@@ -142,6 +142,8 @@ class LiveServer:
             **os.environ,
             "SYNTHESE_DATABASE_URL": database_url or f"sqlite:///{workdir / 'live.db'}",
             "SYNTHESE_SECRET_KEY": "live-test-secret",
+            # Tests create many events from one address; tests/unit/test_ratelimit.py covers the limits.
+            "SYNTHESE_RATE_LIMITS": "off",
             **(env or {}),
         }
         self.proc = None

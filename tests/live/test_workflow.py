@@ -80,3 +80,33 @@ def test_removing_an_atelier_tells_its_room(live):
     client.append("synthese", "trop tard")
     assert live.get("/healthz").ok
     client.disconnect()
+
+
+@pytest.mark.parametrize("origin, accepted", [(None, True), ("same", True), ("http://evil.example", False)])
+def test_socket_origin_check(live, origin, accepted):
+    """A page of another site cannot open a socket with the visitor's cookies."""
+    import websocket
+
+    # No Origin header: not a browser (browsers always send one on WebSocket).
+    options = {"suppress_origin": True} if origin is None else {
+        "origin": live.base_url if origin == "same" else origin}
+    url = live.base_url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    if accepted:
+        ws = websocket.create_connection(url, timeout=5, **options)
+        assert ws.recv().startswith("0{")  # engine.io open packet
+        ws.close()
+    else:
+        # gevent-websocket completes the upgrade before the application runs, so
+        # the refusal is a socket closed at once, with no Engine.IO session.
+        try:
+            ws = websocket.create_connection(url, timeout=5, **options)
+        except websocket.WebSocketBadStatusException as refused:
+            assert refused.status_code == 400
+        else:
+            try:
+                first = ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
+                first = ""
+            assert not first.startswith("0{"), first
+            ws.close()
+    assert requests.get(live.base_url + "/healthz").ok

@@ -1,0 +1,148 @@
+"""Rate limits: fixed-window counters, in Redis when configured (shared by
+every process), else in this process.
+
+Limits are per event code and per token wherever those exist, and per IP
+address only as a generous backstop, so that a whole venue behind one NAT
+address can join at once while someone scripting the join form cannot.
+"""
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import current_app, request
+
+
+@dataclass(frozen=True)
+class Rule:
+    limit: int
+    #: Window length, seconds.
+    window: int
+
+
+#: name -> rule; ``SYNTHESE_RATE_LIMITS`` overrides entries, or is "off".
+DEFAULT_RULES = {
+    # Creating events: per IP (there is no token yet); generous for a venue.
+    "event_create_ip": Rule(30, 600),
+    # Joining: per event code, then per IP as a backstop (a venue NAT).
+    "join_code": Rule(1000, 60),
+    "join_ip": Rule(600, 60),
+    # Wrong codes and invalid tokens: guessing attempts, per IP.
+    "bad_code_ip": Rule(50, 600),
+    "bad_token_ip": Rule(100, 60),
+    # Open-space proposals: per participant token.
+    "propose_token": Rule(20, 3600),
+}
+
+
+class RateLimited(Exception):
+    def __init__(self, rule: str, retry_after: int):
+        super().__init__(f"rate limit {rule}")
+        self.rule = rule
+        self.retry_after = retry_after
+
+
+class Limiter:
+    def __init__(self, rules: dict[str, Rule] | None, redis_url: str | None = None):
+        #: None: limits are off.
+        self.rules = rules
+        self._redis = None
+        if redis_url and rules is not None:
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, name: str, key: object) -> None:
+        """Count one attempt; raise RateLimited past the rule's limit."""
+        if self.rules is None:
+            return
+        rule = self.rules[name]
+        now = time.time()
+        window_start = int(now // rule.window) * rule.window
+        counter = f"synthese:rl:{name}:{key}:{window_start}"
+        count = self._incr(counter, rule.window)
+        if count > rule.limit:
+            raise RateLimited(name, max(1, int(window_start + rule.window - now)))
+
+    def check(self, name: str, key: object) -> None:
+        """Raise RateLimited if the rule is already exhausted, without counting.
+
+        For guesses: failures are counted with hit(), and every attempt is
+        checked first, so that past the limit a right guess is refused too.
+        """
+        if self.rules is None:
+            return
+        rule = self.rules[name]
+        now = time.time()
+        window_start = int(now // rule.window) * rule.window
+        if self._get(f"synthese:rl:{name}:{key}:{window_start}") >= rule.limit:
+            raise RateLimited(name, max(1, int(window_start + rule.window - now)))
+
+    def _get(self, counter: str) -> int:
+        if self._redis is not None:
+            try:
+                return int(self._redis.get(counter) or 0)
+            except Exception:
+                pass
+        with self._lock:
+            return self._counts.get(counter, 0)
+
+    def _incr(self, counter: str, ttl: int) -> int:
+        if self._redis is not None:
+            try:
+                pipe = self._redis.pipeline()
+                pipe.incr(counter)
+                pipe.expire(counter, ttl + 5)
+                return int(pipe.execute()[0])
+            except Exception:
+                # Redis away: limit in this process rather than not at all.
+                pass
+        with self._lock:
+            if len(self._counts) > 100_000:
+                self._prune()
+            self._counts[counter] = self._counts.get(counter, 0) + 1
+            return self._counts[counter]
+
+    def _prune(self) -> None:
+        now = time.time()
+        keep = {}
+        for counter, count in self._counts.items():
+            name, start = counter.split(":")[2], int(counter.rsplit(":", 1)[1])
+            rule = self.rules.get(name)
+            if rule and start + rule.window > now:
+                keep[counter] = count
+        self._counts = keep
+
+
+def rules_from(setting) -> dict[str, Rule] | None:
+    """``SYNTHESE_RATE_LIMITS``: "off", or "name=limit/seconds,..." overriding the defaults."""
+    if setting in ("off", "0", "false"):
+        return None
+    rules = dict(DEFAULT_RULES)
+    if isinstance(setting, dict):
+        rules.update(setting)
+    elif setting:
+        for item in str(setting).split(","):
+            name, _, spec = item.strip().partition("=")
+            limit, _, window = spec.partition("/")
+            if name not in rules:
+                raise ValueError(f"unknown rate limit {name!r}")
+            rules[name] = Rule(int(limit), int(window or 60))
+    return rules
+
+
+def init_app(app) -> None:
+    app.extensions["synthese.limiter"] = Limiter(
+        rules_from(app.config.get("SYNTHESE_RATE_LIMITS")), app.config.get("SYNTHESE_REDIS_URL")
+    )
+
+
+def hit(name: str, key: object = None) -> None:
+    """Count an attempt of the current request (keyed by client IP when no key is given)."""
+    current_app.extensions["synthese.limiter"].hit(name, request.remote_addr if key is None else key)
+
+
+def check(name: str, key: object = None) -> None:
+    """Refuse the current request if ``name`` is exhausted (keyed by client IP by default)."""
+    current_app.extensions["synthese.limiter"].check(name, request.remote_addr if key is None else key)

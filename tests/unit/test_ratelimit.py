@@ -1,0 +1,81 @@
+"""Rate limits: per code and token first, per IP as a backstop; guesses are
+refused past their limit even when right."""
+import uuid
+
+import pytest
+
+from synthese import ratelimit
+from tests.conftest import need, port_open
+
+LIMITS = "event_create_ip=2/600,join_ip=5/60,join_code=8/60,bad_code_ip=3/600,bad_token_ip=2/60"
+
+
+@pytest.fixture
+def limited(app):
+    app.config["SYNTHESE_RATE_LIMITS"] = LIMITS
+    ratelimit.init_app(app)
+    return app
+
+
+def from_ip(ip):
+    return {"environ_base": {"REMOTE_ADDR": ip}}
+
+
+def test_a_venue_joins_until_the_backstop_and_the_code_limit(limited, client):
+    event = client.post("/api/events", json={"title": "Forum"}).json
+    url = f"/api/events/{event['slug']}/participants"
+    body = {"join_code": event["join_code"], "name": "Anna"}
+    assert [client.post(url, json=body, **from_ip("10.0.0.1")).status_code for _ in range(6)] == [201] * 5 + [429]
+    refused = client.post(url, json=body, **from_ip("10.0.0.1"))
+    assert refused.json["error"]["code"] == "rate_limited" and int(refused.headers["Retry-After"]) > 0
+    # Another address still gets in, until the code's own limit (8 a minute here).
+    assert [client.post(url, json=body, **from_ip("10.0.0.2")).status_code for _ in range(4)] == [201] * 3 + [429]
+
+
+def test_guessing_codes_is_refused_even_when_the_guess_is_right(limited, client):
+    event = client.post("/api/events", json={"title": "Forum"}).json
+    url = f"/api/events/{event['slug']}/participants"
+    wrong = {"join_code": "AAA-AAA", "name": "Mallory"}
+    assert [client.post(url, json=wrong).status_code for _ in range(3)] == [403] * 3
+    right = {"join_code": event["join_code"], "name": "Mallory"}
+    assert client.post(url, json=right).status_code == 429
+    assert client.post(url, json=right, **from_ip("10.0.0.9")).status_code == 201
+
+
+def test_guessing_tokens_is_refused(limited, client):
+    event = client.post("/api/events", json={"title": "Forum"}).json
+    url = f"/api/events/{event['slug']}/dashboard"
+    bad = {"Authorization": "Bearer " + "x" * 43}
+    assert [client.get(url, headers=bad).status_code for _ in range(2)] == [401, 401]
+    good = {"Authorization": f"Bearer {event['organiser_token']}"}
+    assert client.get(url, headers=good).status_code == 429
+    assert client.get("/t/" + "y" * 43).status_code == 429  # the sign-in links count too
+
+
+def test_creating_events(limited, client):
+    codes = [client.post("/api/events", json={"title": "Forum"}).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+
+
+def test_limits_can_be_switched_off(app, client):
+    app.config["SYNTHESE_RATE_LIMITS"] = "off"
+    ratelimit.init_app(app)
+    assert {client.post("/api/events", json={"title": "F"}).status_code for _ in range(40)} == {201}
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError):
+        ratelimit.rules_from("nope=1/2")
+
+
+def test_processes_share_their_counts_through_redis():
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    rules = ratelimit.rules_from("join_code=3/60")
+    first = ratelimit.Limiter(rules, "redis://127.0.0.1:6379/0")
+    second = ratelimit.Limiter(rules, "redis://127.0.0.1:6379/0")
+    key = uuid.uuid4().hex
+    first.hit("join_code", key)
+    second.hit("join_code", key)
+    first.hit("join_code", key)
+    with pytest.raises(ratelimit.RateLimited):
+        second.hit("join_code", key)
