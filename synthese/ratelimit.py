@@ -21,14 +21,16 @@ class Rule:
 
 #: name -> rule; ``SYNTHESE_RATE_LIMITS`` overrides entries, or is "off".
 DEFAULT_RULES = {
-    # Creating events: per IP (there is no token yet); generous for a venue.
-    "event_create_ip": Rule(30, 600),
+    # Creating events: per IP (there is no token yet). Generous: scripts and
+    # test suites of API clients create many; it bounds a flood, no more.
+    "event_create_ip": Rule(300, 600),
     # Joining: per event code, then per IP as a backstop (a venue NAT).
     "join_code": Rule(1000, 60),
     "join_ip": Rule(600, 60),
-    # Wrong codes and invalid tokens: guessing attempts, per IP.
+    # Wrong codes: guessing attempts, per IP (codes have 31^6 values).
     "bad_code_ip": Rule(50, 600),
-    "bad_token_ip": Rule(100, 60),
+    # Invalid tokens: 256-bit tokens cannot be guessed; this bounds a flood.
+    "bad_token_ip": Rule(300, 60),
     # Open-space proposals: per participant token.
     "propose_token": Rule(20, 3600),
 }
