@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sheet.write": MEMBERS,
     "sheet.publish": frozenset({ORGANISER, PORTEUR}),
     "sheet.unpublish": frozenset({ORGANISER, PORTEUR}),
+    "sheet.restore": frozenset({ORGANISER, PORTEUR}),
     "presence.announce": MEMBERS,
 }
 

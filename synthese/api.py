@@ -8,7 +8,8 @@ import secrets
 from flask import Response, current_app, request, session, url_for
 from flask_smorest import Blueprint
 
-from . import access, ateliers, auth, events, exporting, importing, publication, ratelimit, realtime, schemas, tokens
+from . import (access, ateliers, auth, events, exporting, history, importing, publication, ratelimit, realtime,
+               schemas, tokens)
 from .documents import current_store
 from .errors import ApiError
 from .extensions import db
@@ -399,6 +400,32 @@ def list_versions(atelier_id):
     if not access.can(atelier_role(atelier)[0], "sheet.read_live") and not atelier.public:
         raise ApiError(404, "not_found", "This sheet is not published.")
     return [version_out(atelier, v) for v in atelier.versions]
+
+
+@blp.get("/ateliers/<int:atelier_id>/history")
+@blp.response(200, schemas.HistoryPoint(many=True))
+def get_history(atelier_id):
+    """Earlier states of the sheet: its published versions and the states kept as it grew (members)."""
+    atelier = _atelier(atelier_id)
+    require(atelier_role(atelier)[0], "sheet.read_live")
+    return history.points(atelier)
+
+
+@blp.post("/ateliers/<int:atelier_id>/restore")
+@blp.arguments(schemas.RestoreRequest)
+@blp.response(200, schemas.SheetOut)
+def restore(data, atelier_id):
+    """Bring the sheet back to an earlier state, as a new edit that connected people receive (porteur, organiser)."""
+    atelier = _atelier(atelier_id)
+    role, credential = atelier_role(atelier)
+    require(role, "sheet.restore")
+    kind, ident = ("version", data["version"]) if "version" in data else ("history", data["point"])
+    try:
+        edit = history.restore(atelier, kind, ident, credential.id)
+    except events.DomainError as exc:
+        raise ApiError(404, exc.code, exc.message) from None
+    realtime.relay_edit(atelier.id, edit)
+    return _sheet(atelier_id, None)
 
 
 # -- export and import -------------------------------------------------------------

@@ -268,15 +268,21 @@ class DocumentStore:
             old_seq, doc, seq = self._fold(conn, atelier_id)
             if seq <= old_seq:
                 return 0
+            snapshot = doc.get_update()
             cursor = conn.begin()
             cursor.execute(
                 f"UPDATE sheet_documents SET snapshot = {p}, snapshot_seq = {p} "
                 f"WHERE atelier_id = {p} AND snapshot_seq = {p}",
-                (doc.get_update(), seq, atelier_id, old_seq),
+                (snapshot, seq, atelier_id, old_seq),
             )
             if cursor.rowcount != 1:
                 conn.commit()
                 return 0
+            # The folded rows go, but the state they led to stays in the history.
+            cursor.execute(
+                f"INSERT INTO sheet_history (atelier_id, seq, state, taken_at) VALUES ({p}, {p}, {p}, {p})",
+                (atelier_id, seq, snapshot, _timestamp(conn)),
+            )
             cursor.execute(f"DELETE FROM sheet_updates WHERE atelier_id = {p} AND seq <= {p}", (atelier_id, seq))
             conn.commit()
             return seq - old_seq

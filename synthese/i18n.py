@@ -166,6 +166,9 @@ EN = {
     'État': 'State',
     'Événement enregistré.': 'Event saved.',
     "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.": 'The organisers removed this atelier or merged it into another.',
+    "La fiche a retrouvé le texte de la version {n}.": "The sheet is back to the text of version {n}.",
+    "Revenir à cette version": "Go back to this version",
+    "La fiche en cours reprend ce texte ; c'est une modification comme une autre, les personnes connectées la reçoivent.": "The live sheet takes this text again; it is an edit like any other, and people connected receive it.",
     "Trop de tentatives : réessayez dans un moment.": "Too many attempts: try again in a moment.",
     'personne pour l’instant': 'nobody yet',
     '1 personne présente': '1 person present',
@@ -190,6 +193,7 @@ FR = {
     'This event has no session with that label.': "Cet événement n'a pas de session de ce nom.",
     'A sheet that has been published cannot be merged away.': 'Une fiche déjà publiée ne peut pas être fusionnée dans une autre.',
     'Unpublish this sheet before removing it.': 'Dépubliez cette fiche avant de la supprimer.',
+    'This sheet has no such earlier state.': "Cette fiche n'a pas cet état antérieur.",
 }
 
 

@@ -179,3 +179,19 @@ class SheetVersion(db.Model):
     )
 
     atelier: Mapped[Atelier] = relationship(back_populates="versions")
+
+
+class SheetHistory(db.Model):
+    """The document as it was at a point of its log: kept by each compaction,
+    so the sheet's evolution can be shown and an earlier state restored."""
+
+    __tablename__ = "sheet_history"
+    __table_args__ = (UniqueConstraint("atelier_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), index=True)
+    #: Log sequence number the state covers.
+    seq: Mapped[int]
+    #: Yjs v1 update holding the whole document at ``seq``.
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,7 +4,7 @@ from flask import (Blueprint, abort, flash, redirect, render_template, request, 
                    url_for)
 from sqlalchemy import text
 
-from . import access, ateliers, auth, events, publication, ratelimit, realtime, tokens
+from . import access, ateliers, auth, events, history, publication, ratelimit, realtime, tokens
 from .extensions import db
 from .i18n import current_lang, gettext as _
 from .models import Atelier, Event
@@ -236,6 +236,7 @@ def render_version(atelier: Atelier, shown, role: str):
     return render_template(
         "sheet_public.html", atelier=atelier, shown=shown, sections=sections, versions=visible,
         latest=publication.latest(atelier), member=access.can(role, "sheet.read_live"),
+        can_restore=access.can(role, "sheet.restore"),
     )
 
 
@@ -260,6 +261,20 @@ def unpublish(atelier_id):
     require(atelier_role(found)[0], "sheet.unpublish")
     publication.unpublish(found)
     flash(_("La fiche n'est plus publique."))
+    return redirect(url_for("pages.atelier", atelier_id=atelier_id))
+
+
+@bp.post("/ateliers/<int:atelier_id>/versions/<int:number>/restore")
+def restore(atelier_id, number):
+    """Bring the live sheet back to a published version, as a new edit."""
+    check_csrf()
+    found = atelier_or_404(atelier_id)
+    role, credential = atelier_role(found)
+    require(role, "sheet.restore")
+    edit = domain_flash(history.restore, found, "version", number, credential.id)
+    if edit is not None:
+        realtime.relay_edit(found.id, edit)
+        flash(_("La fiche a retrouvé le texte de la version {n}.").format(n=number))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
 
 

@@ -188,6 +188,24 @@ class Published(VersionOut):
     public = ma.fields.Boolean()
 
 
+class HistoryPoint(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "version (published) or history (kept at a compaction)"})
+    id = ma.fields.Integer(metadata={"description": "Version number, or history point id"})
+    seq = ma.fields.Integer(metadata={"description": "Position in the sheet's log of edits"})
+    at = ma.fields.DateTime()
+    by = ma.fields.String()
+
+
+class RestoreRequest(Base):
+    version = ma.fields.Integer(validate=validate.Range(1, 1_000_000))
+    point = ma.fields.Integer(validate=validate.Range(1, 2**62), metadata={"description": "A history point id"})
+
+    @ma.validates_schema
+    def one_of(self, data, **kwargs):
+        if ("version" in data) == ("point" in data):
+            raise ma.ValidationError("Give either a version or a history point.")
+
+
 class ExportQuery(Base):
     source = ma.fields.String(load_default="draft", validate=validate.OneOf(["draft", "published"]),
                               metadata={"description": "draft: what is written now; published: latest "

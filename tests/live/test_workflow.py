@@ -110,3 +110,26 @@ def test_socket_origin_check(live, origin, accepted):
             assert not first.startswith("0{"), first
             ws.close()
     assert requests.get(live.base_url + "/healthz").ok
+
+
+def test_restore_reaches_connected_clients_without_duplicating(live):
+    room = live.new_atelier()
+    porteur = YClient(live.base_url, room["id"], room["porteur"], "porteur").connect()
+    porteur.append("synthese", "Version publiée.")
+    porteur.wait_saved()
+    live.post(f"/api/ateliers/{room['id']}/publish", {}, token=room["porteur"])
+    porteur.append("synthese", " Une piste abandonnée.")
+    reader = YClient(live.base_url, room["id"], room["participant"], "reader").connect()
+    porteur.wait_saved()
+    sheet = live.post(f"/api/ateliers/{room['id']}/restore", {"version": 1}, token=room["porteur"], expect=200)
+    assert sheet["fields"]["synthese"] == "Version publiée."
+    for client in (porteur, reader):
+        wait_until(lambda c=client: c.text("synthese") == "Version publiée.", message=f"{client.name} restored")
+    # The history lists the published version; writing goes on from the restored text.
+    points = live.get(f"/api/ateliers/{room['id']}/history", token=room["organiser"]).json()
+    assert [(p["kind"], p["id"]) for p in points] == [("version", 1)]
+    reader.append("synthese", " Suite.")
+    reader.wait_saved()
+    wait_until(lambda: porteur.text("synthese") == "Version publiée. Suite.", message="writing goes on")
+    porteur.disconnect()
+    reader.disconnect()

@@ -9,8 +9,9 @@ MEMBER = {"event.read_public", "event.read_members", "sheet.read_published", "sh
 EXPECTED = {
     access.ORGANISER: MEMBER | {"event.manage", "event.dashboard", "event.export", "event.import",
                                 "atelier.create", "atelier.edit", "atelier.remove", "atelier.merge",
-                                "sheet.publish", "sheet.unpublish"},
-    access.PORTEUR: MEMBER | {"atelier.propose", "atelier.edit", "sheet.publish", "sheet.unpublish"},
+                                "sheet.publish", "sheet.unpublish", "sheet.restore"},
+    access.PORTEUR: MEMBER | {"atelier.propose", "atelier.edit", "sheet.publish", "sheet.unpublish",
+                              "sheet.restore"},
     access.PARTICIPANT: MEMBER | {"atelier.propose"},
     access.PUBLIC: {"event.read_public", "sheet.read_published"},
 }

@@ -110,3 +110,18 @@ def test_participant_cannot_edit_an_atelier_they_do_not_host(client, world):
     mine = {"Authorization": f"Bearer {other['porteur_token']}"}
     assert client.patch(f"/api/ateliers/{other['id']}", json={"place": "Salle 3"}, headers=mine).status_code == 200
     assert client.patch(f"/api/ateliers/{world['atelier']}", json={"place": "x"}, headers=mine).status_code == 403
+
+
+def test_restore_and_history_by_role(client, world):
+    """Only the porteur and the organiser restore; members read the history."""
+    for role in ROLES:
+        token = world["tokens"][role]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        restored = client.post(f"/api/ateliers/{world['atelier']}/restore", json={"version": 1}, headers=headers)
+        listed = client.get(f"/api/ateliers/{world['atelier']}/history", headers=headers)
+        if access.can(ROLE_OF[role], "sheet.restore"):
+            assert restored.status_code == 200, restored.json
+        else:
+            assert restored.status_code == (401 if token is None else 403)
+        assert listed.status_code == (200 if access.can(ROLE_OF[role], "sheet.read_live")
+                                      else 401 if token is None else 403)
