@@ -82,10 +82,7 @@ def create_event(
         starts_on=starts_on,
         ends_on=ends_on,
         slug=_unique(Event.slug, lambda: f"{base}-{secrets.token_hex(3)}"),
-        join_code=_unique(
-            Event.join_code,
-            lambda: "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
-        ),
+        join_code=_unique(Event.join_code, new_code),
     )
     db.session.add(event)
     db.session.flush()
@@ -98,6 +95,17 @@ def create_event(
 
 #: Event fields an organiser may change after creation.
 EDITABLE = ("title", "description", "place", "starts_on", "ends_on", "open_space")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def change_join_code(event: Event) -> str:
+    """A new join code (the old one leaked): people already in keep their access."""
+    event.join_code = _unique(Event.join_code, new_code)
+    db.session.commit()
+    return event.join_code
 
 
 def update_event(event: Event, **changes) -> Event:

@@ -98,6 +98,17 @@ def update_details(slug):
     return redirect(url_for("organise.manage", slug=slug))
 
 
+@bp.post("/events/<slug>/manage/code")
+def change_code(slug):
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], "event.manage")
+    events.change_join_code(event)
+    flash(_("Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.")
+          .format(code=events.format_code(event.join_code)))
+    return redirect(url_for("organise.manage", slug=slug))
+
+
 @bp.post("/events/<slug>/manage/sessions")
 def add_session(slug):
     check_csrf()

@@ -149,3 +149,17 @@ def test_every_french_string_has_its_english():
     found -= {"texte"}  # the example in i18n's docstring
     missing = sorted(s for s in found if s.replace("\\'", "'") not in i18n.EN)
     assert missing == []
+
+
+def test_changing_a_leaked_code(client):
+    slug, _ = new_event(client)
+    event = events.event_by_slug(slug)
+    old = event.join_code
+    token = csrf(client, f"/events/{slug}/manage")
+    joined = client.post(f"/api/events/{slug}/participants", json={"join_code": old, "name": "Anna"}).json
+    client.post(f"/events/{slug}/manage/code", data={"csrf": token})
+    assert event.join_code != old
+    refused = client.post(f"/api/events/{slug}/participants", json={"join_code": old, "name": "Mallory"})
+    assert refused.status_code == 403
+    # Anna, already in, keeps her access.
+    assert client.get(f"/api/events/{slug}", headers={"Authorization": f"Bearer {joined['token']}"}).json["role"] == "participant"
