@@ -219,11 +219,12 @@ def dashboard(slug):
 
 
 def dashboard_data(event: Event) -> dict:
-    people = realtime.state().people()
+    ordered = events.ordered_ateliers(event)
+    people = realtime.state().people([a.id for a in ordered])
     ids = {cid for room in people.values() for cid in room}
     names = dict(db.session.query(Credential.id, Credential.name).filter(Credential.id.in_(ids))) if ids else {}
     rows, total = [], 0
-    for atelier in events.ordered_ateliers(event):
+    for atelier in ordered:
         status = publication.status(atelier)
         room = people.get(atelier.id, {})
         total += len(room)

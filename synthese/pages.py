@@ -131,7 +131,7 @@ def event(slug):
     if not access.can(role, "event.read_members"):
         published = [(a, publication.public_version(a)) for a in ordered]
         return render_template("event_public.html", event=found, published=[p for p in published if p[1]])
-    people = realtime.state().people()
+    people = realtime.state().people([a.id for a in ordered])
     current = events.current_session(found)
     return render_template(
         "event.html",

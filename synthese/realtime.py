@@ -15,6 +15,7 @@ from flask_socketio import ConnectionRefusedError, emit
 from pycrdt import merge_updates
 
 from . import access, awareness, tokens
+from . import roster as rosters
 from .auth import session_credentials
 from .documents import EMPTY_UPDATE, DocumentStore, InvalidUpdate, Pending, check_update
 from .extensions import db, socketio
@@ -49,16 +50,29 @@ class Realtime:
     #: Open sockets per atelier, in this process.
     room_sizes: dict[int, int] = field(default_factory=dict)
     pipeline: "UpdatePipeline | None" = None
+    #: Who is where in the other processes too (Redis), or only here.
+    roster: rosters.Roster = field(default_factory=rosters.Roster)
+    _renewing: bool = False
 
     def opened(self, sid: str, conn: Connection) -> None:
         self.connections[sid] = conn
         self.room_sizes[conn.atelier_id] = self.room_sizes.get(conn.atelier_id, 0) + 1
+        self.roster.opened(conn.atelier_id, sid, conn.credential_id, conn.role)
+        if self.roster.shared and not self._renewing:
+            self._renewing = True
+            socketio.start_background_task(self._renew)
+
+    def _renew(self) -> None:
+        while True:
+            socketio.sleep(rosters.RENEW_EVERY)
+            self.roster.renew(self.connections)
 
     def closed(self, sid: str) -> tuple["Connection | None", bool]:
         """Forget a socket; returns its connection and whether its room is now empty here."""
         conn = self.connections.pop(sid, None)
         if conn is None:
             return None, False
+        self.roster.closed(conn.atelier_id, sid)
         left = self.room_sizes[conn.atelier_id] - 1
         if left:
             self.room_sizes[conn.atelier_id] = left
@@ -67,12 +81,21 @@ class Realtime:
         return conn, not left
 
 
-    def people(self) -> dict[int, dict[int, str]]:
-        """Per atelier, the credentials connected through this process and their roles."""
+    def people(self, atelier_ids) -> dict[int, dict[int, str]]:
+        """Per atelier, the credentials connected (to every process, with Redis) and their roles."""
+        shared = self.roster.people(atelier_ids) if self.roster.shared else None
+        if shared is not None:
+            return shared
         found: dict[int, dict[int, str]] = {}
         for conn in list(self.connections.values()):
             found.setdefault(conn.atelier_id, {})[conn.credential_id] = conn.role
         return found
+
+    def present(self, room: str) -> list[awareness.Entry]:
+        """Everyone's presence in a room, for a newcomer: this process's, then the others'."""
+        local = self.presence.snapshot(room)
+        known = {e.client_id for e in local}
+        return local + [e for e in self.roster.states(room) if e.client_id not in known]
 
 
 def state() -> Realtime:
@@ -94,7 +117,8 @@ def init_app(app) -> None:
         logger=False,
         engineio_logger=False,
     )
-    rt = Realtime(app=app, store=app.extensions["synthese.documents"])
+    rt = Realtime(app=app, store=app.extensions["synthese.documents"],
+                  roster=rosters.make(app.config.get("SYNTHESE_REDIS_URL")))
     rt.pipeline = UpdatePipeline(rt)
     app.extensions["synthese.realtime"] = rt
     _register_hot_handlers(rt)
@@ -133,7 +157,7 @@ def on_connect(auth=None):
         state_vector = sheet.doc.get_state()
     # Ask for whatever the client has that we lack (offline edits).
     emit("sync-step-1", state_vector, callback=_on_client_diff(request.sid))
-    present = rt.presence.snapshot(request.namespace)
+    present = rt.present(request.namespace)
     if present:
         emit("awareness-update", awareness.encode(present))
 
@@ -189,6 +213,7 @@ def _register_hot_handlers(rt: Realtime) -> None:
             return
         if relay:
             socketio.server.emit("awareness-update", awareness.encode(relay), namespace=namespace, skip_sid=sid)
+            rt.roster.announced(namespace, relay)
 
     socketio.server.on("sync-update", on_sync_update, namespace="*")
     socketio.server.on("awareness-update", on_awareness_update, namespace="*")
@@ -213,6 +238,7 @@ def on_disconnect(reason=None):
         return
     removals = rt.presence.leave(request.namespace, request.sid)
     if removals:
+        rt.roster.announced(request.namespace, removals)
         socketio.emit("awareness-update", awareness.encode(removals), namespace=request.namespace)
     if room_empty:
         rt.store.forget(conn.atelier_id)

@@ -1,4 +1,6 @@
 """Live servers on PostgreSQL, several processes, and Redis fan-out."""
+import time
+
 import pytest
 
 from tests.conftest import LiveServer, need, port_open
@@ -63,6 +65,40 @@ def test_redis_relays_edits_between_processes(tmp_path):
         sophie.append("synthese", "Créer une communauté apprenante.")
         wait_until(lambda: anna.text("synthese") == "Créer une communauté apprenante.", message="relay back")
         anna.disconnect()
+        sophie.disconnect()
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_presence_crosses_processes_through_redis(tmp_path):
+    """A newcomer on one process sees at once who is on the other; the dashboard
+    counts everyone, whichever process answers."""
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    env = {"SYNTHESE_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = LiveServer(tmp_path / "a", env=env, database_url=database).start()
+    two = LiveServer(tmp_path / "b", env=env, database_url=database).start()
+    try:
+        room = one.new_atelier()
+        anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
+        anna.announce(anna.doc.client_id, 1, '{"user": {"name": "Anna Szeremeta"}}')
+        time.sleep(0.2)
+        started = time.monotonic()
+        sophie = YClient(two.base_url, room["id"], room["porteur"], "sophie").connect()
+        wait_until(lambda: anna.doc.client_id in sophie.presence, timeout=1, message="presence from the other process")
+        assert time.monotonic() - started < 1.5
+        dashboard = two.get(f"/api/events/{room['slug']}/dashboard", token=room["organiser"]).json()
+        (row,) = dashboard["ateliers"]
+        assert {p["role"] for p in row["present"]} == {"participant", "porteur"}
+        assert "Anna Szeremeta" in {p["name"] for p in row["present"]}
+        anna.disconnect()
+        wait_until(lambda: anna.doc.client_id not in sophie.presence, message="removal across processes")
+        wait_until(lambda: len(two.get(f"/api/events/{room['slug']}/dashboard",
+                                       token=room["organiser"]).json()["ateliers"][0]["present"]) == 1,
+                   message="dashboard without anna")
         sophie.disconnect()
     finally:
         one.stop()

@@ -1,0 +1,150 @@
+"""Who is in which room, across server processes.
+
+Each process knows its own sockets (realtime.Realtime, awareness.Presence).
+With Redis configured, it also writes them to Redis, so that a newcomer
+connected to one process sees at once the people connected to the others,
+and the organiser's dashboard counts everyone whichever process answers.
+Entries carry a timestamp and are renewed while their socket lives, so those
+of a process that died age out by themselves.
+"""
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+
+from .awareness import Entry
+
+log = logging.getLogger(__name__)
+
+#: Entries older than this are ignored (a dead process's sockets).
+STALE_AFTER = 60.0
+#: How often a process renews its entries.
+RENEW_EVERY = 20.0
+
+
+class Roster:
+    """No Redis: one process, whose own state is the whole truth."""
+
+    shared = False
+
+    def opened(self, atelier_id: int, sid: str, credential_id: int, role: str) -> None:
+        pass
+
+    def closed(self, atelier_id: int, sid: str) -> None:
+        pass
+
+    def announced(self, room: str, entries: list[Entry]) -> None:
+        pass
+
+    def states(self, room: str) -> list[Entry]:
+        return []
+
+    def people(self, atelier_ids) -> dict[int, dict[int, str]] | None:
+        return None
+
+    def renew(self, connections: dict) -> None:
+        pass
+
+
+class RedisRoster(Roster):
+    shared = True
+
+    def __init__(self, url: str):
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        #: This process, among the others.
+        self.pid = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._failing = False
+        self._lock = threading.Lock()
+
+    # Redis away: presence falls back to this process's own sockets.
+    def _try(self, what, fn, default=None):
+        try:
+            result = fn()
+            self._failing = False
+            return result
+        except Exception:
+            if not self._failing:
+                log.warning("presence through Redis unavailable (%s); showing this process's sockets only",
+                            what, exc_info=True)
+            self._failing = True
+            return default
+
+    def opened(self, atelier_id, sid, credential_id, role):
+        value = json.dumps({"credential": credential_id, "role": role, "ts": time.time()})
+        self._try("opened", lambda: self.redis.hset(f"synthese:people:{atelier_id}", f"{self.pid}:{sid}", value))
+
+    def closed(self, atelier_id, sid):
+        self._try("closed", lambda: self.redis.hdel(f"synthese:people:{atelier_id}", f"{self.pid}:{sid}"))
+
+    def announced(self, room, entries):
+        now = time.time()
+        live = {str(e.client_id): json.dumps({"clock": e.clock, "state": e.state, "ts": now})
+                for e in entries if not e.gone}
+        gone = [str(e.client_id) for e in entries if e.gone]
+
+        def write():
+            pipe = self.redis.pipeline()
+            if live:
+                pipe.hset(f"synthese:aw:{room}", mapping=live)
+            if gone:
+                pipe.hdel(f"synthese:aw:{room}", *gone)
+            pipe.expire(f"synthese:aw:{room}", int(STALE_AFTER * 2))
+            pipe.execute()
+
+        self._try("announced", write)
+
+    def states(self, room):
+        found = self._try("states", lambda: self.redis.hgetall(f"synthese:aw:{room}"), {})
+        now = time.time()
+        entries = []
+        for client_id, raw in found.items():
+            value = json.loads(raw)
+            if now - value["ts"] < STALE_AFTER:
+                entries.append(Entry(int(client_id), value["clock"], value["state"]))
+        return entries
+
+    def people(self, atelier_ids):
+        ids = list(atelier_ids)
+
+        def read():
+            pipe = self.redis.pipeline()
+            for atelier_id in ids:
+                pipe.hgetall(f"synthese:people:{atelier_id}")
+            return pipe.execute()
+
+        rooms = self._try("people", read)
+        if rooms is None:
+            return None
+        now = time.time()
+        found = {}
+        for atelier_id, entries in zip(ids, rooms):
+            for raw in entries.values():
+                value = json.loads(raw)
+                if now - value["ts"] < STALE_AFTER:
+                    found.setdefault(atelier_id, {})[value["credential"]] = value["role"]
+        return found
+
+    def renew(self, connections):
+        """Refresh this process's entries (their timestamps tell the living from the dead)."""
+        now = time.time()
+        by_room = {}
+        for sid, conn in list(connections.items()):
+            by_room.setdefault(conn.atelier_id, {})[f"{self.pid}:{sid}"] = json.dumps(
+                {"credential": conn.credential_id, "role": conn.role, "ts": now})
+
+        def write():
+            pipe = self.redis.pipeline()
+            for atelier_id, mapping in by_room.items():
+                pipe.hset(f"synthese:people:{atelier_id}", mapping=mapping)
+            pipe.execute()
+
+        if by_room:
+            self._try("renew", write)
+
+
+def make(redis_url: str | None) -> Roster:
+    return RedisRoster(redis_url) if redis_url else Roster()
