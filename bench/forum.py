@@ -74,20 +74,33 @@ class Sampler(threading.Thread):
 
 
 class Synthese:
-    def __init__(self, workdir: Path, async_mode: str, rooms: int):
-        self.name = f"synthese ({async_mode})"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "SYNTHESE_DATABASE_URL": f"sqlite:///{workdir / f'bench-{async_mode}.db'}",
+    """One or several ``synthese serve`` processes on one database (several: with Redis)."""
+
+    def __init__(self, workdir: Path, async_mode: str, rooms: int, processes: int = 1,
+                 database_url: str | None = None, redis_url: str = "redis://127.0.0.1:6379/0"):
+        self.name = f"synthese ({async_mode})" + (f" x{processes} + Redis" if processes > 1 else "")
+        ports = [free_port() for _ in range(processes)]
+        self.urls = [f"http://127.0.0.1:{port}" for port in ports]
+        #: The first process answers the API; the clients spread over all of them.
+        self.url = self.urls[0]
+        env = {**os.environ,
+               "SYNTHESE_DATABASE_URL": database_url or f"sqlite:///{workdir / f'bench-{async_mode}-{processes}.db'}",
                "SYNTHESE_SECRET_KEY": "bench",
                # The load creates its 30 events and 360 participants from one address.
                "SYNTHESE_RATE_LIMITS": "off"}
-        self.proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/synthese"), "serve", "--port", str(self.port), "--no-demo",
-             "--async-mode", async_mode],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / f"server-{async_mode}.log", "w"),
-        )
-        wait_http(self.url + "/healthz")
+        if processes > 1:
+            env["SYNTHESE_REDIS_URL"] = redis_url
+        self.procs = []
+        for i, port in enumerate(ports):
+            self.procs.append(subprocess.Popen(
+                [str(ROOT / ".venv/bin/synthese"), "serve", "--port", str(port), "--no-demo",
+                 "--async-mode", async_mode],
+                env=env, stdout=subprocess.DEVNULL,
+                stderr=open(workdir / f"server-{async_mode}-{processes}-{i}.log", "w"),
+            ))
+            # One at a time: each runs the migrations at start-up.
+            wait_http(self.urls[i] + "/healthz")
+        self.proc = self.procs[0]
         event = requests.post(self.url + "/api/events", json={"title": "Forum bench"}).json()
         self.organiser = event["organiser_token"]
         self.ids = [
@@ -107,8 +120,10 @@ class Synthese:
                             headers={"Authorization": f"Bearer {self.organiser}"}).json()["fields"]["synthese"]
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(10)
 
 
 class Reference:
@@ -119,6 +134,8 @@ class Reference:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(["node", str(JS / "reference-server.mjs"), str(self.port)],
                                      stdout=subprocess.DEVNULL)
+        self.procs = [self.proc]
+        self.urls = [self.url]
         wait_http(self.url)
         self.token = ""
         self.rooms = [f"ref-{i}" for i in range(1, rooms + 1)]
@@ -135,24 +152,30 @@ class Reference:
 def run_round(server, args, round_no: int) -> dict:
     # Fresh rooms every round, so that rounds do not inherit each other's text.
     rooms = [f"{r}" for r in server.rooms]
-    sampler = Sampler(server.proc.pid)
+    samplers = [Sampler(proc.pid) for proc in server.procs]
+    urls = ",".join(server.urls)
     load = subprocess.Popen(
-        ["node", str(JS / "load.mjs"), f"--url={server.url}", f"--rooms={','.join(rooms)}",
+        ["node", str(JS / "load.mjs"), f"--url={urls}", f"--rooms={','.join(rooms)}",
          f"--token={server.token}", f"--clients={args.clients}", f"--writers={args.writers}",
          f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}"],
         stdout=subprocess.PIPE, text=True,
     )
     load_sampler = Sampler(load.pid)
     time.sleep(args.warmup)  # clients connect and sync before the probe starts
-    sampler.start()
+    for sampler in samplers:
+        sampler.start()
     load_sampler.start()
     probe = subprocess.Popen(
-        ["node", str(JS / "probe.mjs"), f"--url={server.url}", f"--room={server.probe_room}",
+        # With several processes the probe's writer and reader sit on different ones.
+        ["node", str(JS / "probe.mjs"), f"--url={urls}", f"--room={server.probe_room}",
          f"--token={server.token}", f"--duration={args.duration - 2}"],
         stdout=subprocess.PIPE, text=True,
     )
     probe_out, _ = probe.communicate(timeout=args.duration + 60)
-    usage = sampler.stop()
+    per_process = [sampler.stop() for sampler in samplers]
+    usage = {"cpu_percent": sum(u["cpu_percent"] for u in per_process),
+             "peak_rss_mb": sum(u["peak_rss_mb"] for u in per_process),
+             "per_process": per_process}
     load_usage = load_sampler.stop()
     load_out, _ = load.communicate(timeout=args.duration + args.settle + 120)
     try:
@@ -195,7 +218,10 @@ def report(results):
         print(f"{r['server']:32} {r['round']:>3} {percentile(lat, 50):7.1f} {percentile(lat, 95):7.1f} "
               f"{percentile(lat, 99):7.1f} {max(lat or [float('nan')]):7.1f} {r['probe']['lost']:>10} "
               f"{load['lost']:>8} {load['rooms_converged']:>5}/{load['rooms']:<2} {conv:>6} {stored:>7} "
-              f"{r['usage']['cpu_percent']:8.0f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.0f}")
+              f"{r['usage']['cpu_percent']:8.0f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.0f}"
+              + ("  per process: " + ", ".join(f"{u['cpu_percent']:.0f}% {u['peak_rss_mb']:.0f} MB"
+                                               for u in r["usage"]["per_process"])
+                 if len(r["usage"].get("per_process", [])) > 1 else ""))
     print()
     print("All rounds together (ms):")
     for name in dict.fromkeys(r["server"] for r in results):
@@ -223,6 +249,10 @@ def main():
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating")
     parser.add_argument("--modes", default="gevent", help="Synthèse async modes to measure, comma-separated")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="Synthèse processes (more than one: behind Redis, clients spread over them)")
+    parser.add_argument("--database-url", help="database of the Synthèse processes (default: SQLite)")
+    parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the reference")
     parser.add_argument("--json", help="also write raw results to this file")
     args = parser.parse_args()
 
@@ -230,12 +260,14 @@ def main():
     results = []
     for round_no in range(1, args.rounds + 1):
         for mode in args.modes.split(","):
-            server = Synthese(workdir, mode, args.rooms)
+            server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url)
             try:
                 print(f"round {round_no}: {server.name} ...", flush=True)
                 results.append(run_round(server, args, round_no))
             finally:
                 server.stop()
+        if args.reference == "no":
+            continue
         server = Reference(args.rooms)
         try:
             print(f"round {round_no}: {server.name} ...", flush=True)

@@ -6,7 +6,10 @@
 import { leanReader, leanWriter, fullClient, synced, sleep, args } from './clients.mjs'
 
 const a = args()
-const url = a.url
+// Several server URLs (comma separated): the clients of each room spread over them.
+const urls = a.url.split(',')
+let next = 0
+const pick = () => urls[next++ % urls.length]
 const rooms = a.rooms.split(',')
 const perRoom = Number(a.clients || 12)
 const writersPerRoom = Number(a.writers || 2)
@@ -18,11 +21,11 @@ const token = a.token || ''
 const stats = { sent: 0, received: 0, errors: [] }
 const roomsState = []
 for (const room of rooms) {
-  const checker = fullClient(url, room, token)
+  const checker = fullClient(urls[0], room, token)
   const writers = []
   const readers = []
-  for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(url, room, token, stats, `${room}.w${i}`))
-  for (let i = 0; i < perRoom - writersPerRoom - 1; i++) readers.push(leanReader(url, room, token, stats))
+  for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(pick(), room, token, stats, `${room}.w${i}`))
+  for (let i = 0; i < perRoom - writersPerRoom - 1; i++) readers.push(leanReader(pick(), room, token, stats))
   roomsState.push({ room, checker, writers, readers })
 }
 await Promise.all(roomsState.map((r) => synced(r.checker, 30000)))

@@ -7,8 +7,10 @@ import { fullClient, synced, sleep, args } from './clients.mjs'
 const a = args()
 const duration = Number(a.duration || 30) * 1000
 const interval = Number(a.interval || 250)
-const writer = fullClient(a.url, a.room, a.token)
-const reader = fullClient(a.url, a.room, a.token)
+// With several server URLs, the writer uses the first and the reader the last.
+const urls = a.url.split(',')
+const writer = fullClient(urls[0], a.room, a.token)
+const reader = fullClient(urls[urls.length - 1], a.room, a.token)
 await Promise.all([synced(writer), synced(reader)])
 await sleep(500)
 
