@@ -72,6 +72,20 @@ class YClient:
         self._apply_remote(diff)
         return self
 
+    def resync_every(self, interval: float) -> None:
+        """Re-run sync step 1 periodically, as the stock client's ``resyncInterval`` does."""
+        def loop():
+            while self.sio is not None:
+                time.sleep(interval)
+                try:
+                    with self.lock:
+                        sv = self.doc.get_state()
+                    self._apply_remote(self.sio.call("sync-step-1", sv, namespace=self.namespace, timeout=5))
+                except Exception:
+                    pass  # disconnected or timed out: the next round tries again
+
+        threading.Thread(target=loop, daemon=True).start()
+
     def disconnect(self) -> None:
         if self.sio is not None:
             self.sio.disconnect()

@@ -1,9 +1,10 @@
 """Live servers on PostgreSQL, several processes, and Redis fan-out."""
+import subprocess
 import time
 
 import pytest
 
-from tests.conftest import LiveServer, need, port_open
+from tests.conftest import LiveServer, free_port, need, port_open
 from tests.ysocket import YClient, wait_until, write_concurrently
 
 
@@ -103,3 +104,72 @@ def test_presence_crosses_processes_through_redis(tmp_path):
     finally:
         one.stop()
         two.stop()
+
+
+class RedisServer:
+    """A redis-server of our own, to stop and restart under a running service."""
+
+    def __init__(self, workdir):
+        import shutil
+
+        need("redis", shutil.which("redis-server") is not None, "no redis-server binary")
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: port_open("127.0.0.1", self.port), message="redis up")
+        return self
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def test_redis_stopped_and_restarted_while_people_write(tmp_path):
+    """Relays across processes stop while Redis is down; writing goes on and is
+    stored; once Redis is back, every client heals by its periodic resync."""
+    redis = RedisServer(tmp_path).start()
+    env = {"SYNTHESE_REDIS_URL": redis.url}
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    servers = []
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        servers.append(LiveServer(tmp_path / name, env=env, database_url=database).start())
+    one, two = servers
+    try:
+        room = one.new_atelier()
+        anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
+        sophie = YClient(two.base_url, room["id"], room["porteur"], "sophie").connect()
+        for client in (anna, sophie):
+            client.resync_every(1.0)
+        anna.append("discussion", "avant la coupure. ")
+        wait_until(lambda: "avant la coupure." in sophie.text("discussion"), message="relay before the cut")
+
+        redis.kill()
+        for n in range(10):
+            anna.append("discussion", f"a{n} ")
+            sophie.append("synthese", f"s{n} ")
+            time.sleep(0.1)
+        anna.wait_saved()
+        sophie.wait_saved()  # accepted and stored while Redis is down
+        assert one.get("/healthz").ok and two.get("/healthz").ok
+
+        redis.start()
+        expected = one.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+        assert all(f"a{n} " in expected["discussion"] and f"s{n} " in expected["synthese"] for n in range(10))
+        for client in (anna, sophie):
+            wait_until(lambda c=client: c.fields() == expected, timeout=20, message=f"{client.name} healed")
+        # And relays work again.
+        sophie.append("question", "Après la coupure ?")
+        wait_until(lambda: anna.text("question") == "Après la coupure ?", timeout=15, message="relay after")
+        anna.disconnect()
+        sophie.disconnect()
+    finally:
+        for server in servers:
+            server.stop()
+        redis.kill()
