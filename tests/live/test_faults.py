@@ -1,0 +1,113 @@
+"""Faults injected under load: a server killed while people type, a whole room
+reconnecting at once after a network cut, a client offline for long."""
+import random
+import threading
+import time
+
+from tests.conftest import LiveServer
+from tests.ysocket import YClient, wait_until
+
+
+def tokens_in(text: str, prefix: str) -> list[str]:
+    return [t for t in text.split() if t.startswith(prefix)]
+
+
+def test_sigkill_during_heavy_writing_loses_and_duplicates_nothing(tmp_path, request):
+    """Kill -9 while four people type; restart; they reconnect with what they
+    kept: every token they typed is there exactly once."""
+    server = LiveServer(tmp_path).start()
+    request.addfinalizer(server.stop)
+    room = server.new_atelier()
+    clients = [YClient(server.base_url, room["id"], room["participant"], f"w{i}").connect() for i in range(4)]
+    stop = threading.Event()
+
+    def type_away(i, client):
+        n = 0
+        while not stop.is_set():
+            client.append("discussion", f"w{i}.{n} ")
+            n += 1
+            time.sleep(0.005)
+
+    threads = [threading.Thread(target=type_away, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    server.kill()  # in the middle of the stream
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.sio = None  # the socket died with the server
+    server.start()
+    for c in clients:
+        c.connect()
+    for c in clients:
+        c.wait_saved(timeout=20)
+    stored = server.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["discussion"]
+    typed = [t for c in clients for t in tokens_in(c.text("discussion"), c.name + ".")]
+    assert len(typed) > 200
+    found = tokens_in(stored, "w")
+    assert sorted(found) == sorted(set(found)), "a token is duplicated"
+    assert set(typed) <= set(found), "a typed token is missing"
+    for c in clients:
+        c.disconnect()
+
+
+def test_a_whole_forum_reconnects_at_once_after_a_network_cut(live):
+    """30 people in 6 rooms lose the network, keep typing, and all come back at once."""
+    rooms = [live.new_atelier() for _ in range(6)]
+    clients = [YClient(live.base_url, room["id"], room["participant"], f"r{r}c{i}").connect()
+               for r, room in enumerate(rooms) for i in range(5)]
+    for c in clients:
+        c.append("synthese", f"{c.name}-avant ")
+    for c in clients:
+        c.wait_saved()
+    # The cut: every socket goes, everyone keeps typing.
+    for c in clients:
+        c.disconnect()
+    rng = random.Random(3)
+    for c in clients:
+        for n in range(rng.randint(5, 20)):
+            c.append("discussion", f"{c.name}-hors-ligne-{n} ")
+    # All at once.
+    barrier = threading.Barrier(len(clients))
+
+    def come_back(c):
+        barrier.wait()
+        c.connect(timeout=20)
+
+    threads = [threading.Thread(target=come_back, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.wait_saved(timeout=30)
+    for r, room in enumerate(rooms):
+        stored = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+        members = [c for c in clients if c.name.startswith(f"r{r}c")]
+        for c in members:
+            assert all(t in stored["discussion"].split() for t in tokens_in(c.text("discussion"), c.name))
+        wait_until(lambda: all(c.fields() == stored for c in members), timeout=15, message=f"room {r} converged")
+    for c in clients:
+        c.disconnect()
+
+
+def test_a_client_offline_for_long_with_many_edits(live):
+    """Thousands of edits made offline (about 100 KB of text) arrive in one sync when it comes back."""
+    room = live.new_atelier()
+    other = YClient(live.base_url, room["id"], room["porteur"], "porteur").connect()
+    away = YClient(live.base_url, room["id"], room["participant"], "away")
+    for n in range(3000):
+        away.append("discussion" if n % 3 else "synthese", f"note {n} écrite hors ligne ; ")
+    other.append("question", "Pendant ce temps, la question avance.")
+    other.wait_saved()
+    away.connect()
+    away.wait_saved(timeout=20)
+    wait_until(lambda: other.fields() == away.fields(), timeout=15, message="the two converge")
+    stored = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+    assert stored == away.fields()
+    assert stored["discussion"].count("écrite hors ligne") == 2000
+    other.disconnect()
+    away.disconnect()
