@@ -61,7 +61,7 @@ class YClient:
         self.sio = _Client(reconnection=False)
         ns = self.namespace
         self.sio.on("sync-step-1", self._answer_step_1, namespace=ns)
-        self.sio.on("sync-update", self._apply_remote, namespace=ns)
+        self.sio.on("sync-update", self._on_relayed, namespace=ns)
         self.sio.on("awareness-update", self._on_awareness, namespace=ns)
         auth = {"token": self.token} if self.token else None
         self.sio.connect(self.base_url, namespaces=[ns], transports=["websocket"], auth=auth,
@@ -74,8 +74,11 @@ class YClient:
 
     def resync_every(self, interval: float) -> None:
         """Re-run sync step 1 periodically, as the stock client's ``resyncInterval`` does."""
+        sio = self.sio
+
         def loop():
-            while self.sio is not None:
+            # Until this connection ends (a reconnection starts its own loop).
+            while self.sio is sio and sio is not None:
                 time.sleep(interval)
                 try:
                     with self.lock:
@@ -144,6 +147,19 @@ class YClient:
     def _answer_step_1(self, state_vector):
         with self.lock:
             return self.doc.get_update(bytes(state_vector))
+
+    #: A flaky network, for property tests: a random.Random, the share of relayed
+    #: updates lost, and the longest delay (s) before one is applied.
+    network = None
+    drop_rate = 0.0
+    max_delay = 0.0
+
+    def _on_relayed(self, update) -> None:
+        if self.network is None:
+            return self._apply_remote(update)
+        if self.network.random() < self.drop_rate:
+            return  # lost: the periodic resync must heal it
+        threading.Timer(self.network.random() * self.max_delay, self._apply_remote, (update,)).start()
 
     def _apply_remote(self, update) -> None:
         if not update:

@@ -1,0 +1,83 @@
+"""Seeded randomised convergence through two real server processes behind Redis.
+
+Clients spread over both processes edit every section at random places,
+while relayed updates arrive late, out of order or never, and clients drop
+off, keep typing, and come back. In the end every client's text equals what
+the database holds.
+"""
+import random
+import threading
+import time
+
+import pytest
+
+from synthese.sheets import SECTION_KEYS
+from tests.conftest import LiveServer
+from tests.live.test_services import RedisServer
+from tests.ysocket import YClient, wait_until
+
+
+def random_edit(client: YClient, rng: random.Random, n: int) -> None:
+    """Insert or delete at a random place (ASCII only: pycrdt indexes UTF-8 bytes)."""
+    key = rng.choice(SECTION_KEYS)
+    with client.lock:
+        text = client.texts[key]
+        size = len(str(text))
+        if size > 20 and rng.random() < 0.25:
+            start = rng.randrange(0, size - 5)
+            del text[start:start + rng.randint(1, 5)]
+        else:
+            text.insert(rng.randint(0, size), f" {client.name}.{n}")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_edits_through_two_processes_converge(tmp_path, seed):
+    rng = random.Random(seed)
+    redis = RedisServer(tmp_path).start()
+    env = {"SYNTHESE_REDIS_URL": redis.url}
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    servers = []
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        servers.append(LiveServer(tmp_path / name, env=env, database_url=database).start())
+    try:
+        room = servers[0].new_atelier()
+        clients = []
+        for i in range(6):
+            client = YClient(servers[i % 2].base_url, room["id"], room["participant"], f"c{i}")
+            client.network, client.drop_rate, client.max_delay = random.Random(seed * 100 + i), 0.2, 0.3
+            clients.append(client.connect())
+            client.resync_every(0.5)
+        plans = {c.name: random.Random(rng.random()) for c in clients}
+
+        def work(client):
+            own = plans[client.name]
+            for n in range(60):
+                random_edit(client, own, n)
+                if own.random() < 0.04 and client.connected:
+                    client.disconnect()  # the network goes; typing goes on
+                    time.sleep(own.random() * 0.5)
+                elif not client.connected and own.random() < 0.3:
+                    client.connect()
+                    client.resync_every(0.5)
+                time.sleep(own.random() * 0.03)
+            if not client.connected:
+                client.connect()
+                client.resync_every(0.5)
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in clients:
+            c.wait_saved(timeout=30)
+        stored = servers[1].get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+        for c in clients:
+            wait_until(lambda c=c: c.fields() == stored, timeout=20, message=f"{c.name} converged (seed {seed})")
+        for c in clients:
+            c.disconnect()
+    finally:
+        for server in servers:
+            server.stop()
+        redis.kill()
