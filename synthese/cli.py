@@ -64,7 +64,7 @@ def serve_app(app, host: str, port: int) -> int:
     from .extensions import socketio
 
     with app.app_context():
-        upgrade()
+        migrate_once(upgrade)
         saved = demo.ensure_demo() if app.config["SYNTHESE_DEMO"] else None
     gc_policy.apply(socketio.start_background_task)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -103,6 +103,24 @@ def _no_delay_handler():
             return super().handle()
 
     return NoDelayHandler
+
+
+def migrate_once(upgrade) -> None:
+    """Run the migrations; on PostgreSQL, one process at a time (several start together)."""
+    from sqlalchemy import text
+
+    from .extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        upgrade()
+        return
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(7212001)"))
+        try:
+            upgrade()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(7212001)"))
+            conn.commit()
 
 
 def export_event(slug: str, output: str | None, published: bool = False, as_zip: bool = False,

@@ -1,0 +1,112 @@
+"""The production setup of docs/production.md, as documented: two processes on
+PostgreSQL and Redis behind nginx with docs/production/nginx.conf."""
+import shutil
+import subprocess
+
+import psutil
+import pytest
+import requests
+import websocket
+
+from tests.conftest import ROOT, LiveServer, free_port, need, port_open
+from tests.live.test_services import RedisServer
+from tests.ysocket import YClient, wait_until
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@pytest.fixture
+def behind_nginx(tmp_path, postgres_url):
+    need("nginx", shutil.which("nginx") is not None or ROOT.joinpath(NGINX).exists(),
+         "no nginx (apt-get install nginx-light)")
+    # A Redis of its own: rate-limit counters must start at zero.
+    redis = RedisServer(tmp_path).start()
+    env = {"SYNTHESE_REDIS_URL": redis.url, "SYNTHESE_PROXIES": "1",
+           "SYNTHESE_RATE_LIMITS": "join_ip=3/60"}
+    servers = []
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        servers.append(LiveServer(tmp_path / name, env=env, database_url=postgres_url).start())
+    port = free_port()
+    site = (ROOT / "docs/production/nginx.conf").read_text()
+    site = (site.replace("127.0.0.1:5001", f"127.0.0.1:{servers[0].port}")
+                .replace("127.0.0.1:5002", f"127.0.0.1:{servers[1].port}")
+                .replace("listen 80;", f"listen 127.0.0.1:{port};"))
+    assert str(port) in site and str(servers[1].port) in site
+    conf = tmp_path / "nginx.conf"
+    temp = tmp_path / "nginx-temp"
+    temp.mkdir()
+    conf.write_text(f"""
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/nginx-error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+{site}
+}}
+""")
+    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: port_open("127.0.0.1", port), message="nginx up")
+        yield f"http://127.0.0.1:{port}", servers
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        for server in servers:
+            server.stop()
+        redis.kill()
+
+
+def test_two_processes_behind_nginx(behind_nginx):
+    base, servers = behind_nginx
+    event = requests.post(f"{base}/api/events", json={"title": "Forum régional"}).json()
+    org = {"Authorization": f"Bearer {event['organiser_token']}"}
+    assert event["organiser_url"].startswith(base + "/t/")  # links use the public address
+    atelier = requests.post(f"{base}/api/events/{event['slug']}/ateliers", json={"title": "Tiers-lieux"},
+                            headers=org).json()
+    people = []
+    for name, spoofed in [("Anna", "1.2.3.4"), ("Cécile", "5.6.7.8"), ("Jérémy", "9.9.9.9")]:
+        joined = requests.post(f"{base}/api/events/{event['slug']}/participants",
+                               json={"join_code": event["join_code"], "name": name},
+                               headers={"X-Forwarded-For": spoofed})
+        assert joined.status_code == 201
+        people.append(joined.json())
+    # A forged X-Forwarded-For does not make a new address: nginx's own entry counts.
+    fourth = requests.post(f"{base}/api/events/{event['slug']}/participants",
+                           json={"join_code": event["join_code"], "name": "Mallory"},
+                           headers={"X-Forwarded-For": "10.10.10.10"})
+    assert fourth.status_code == 429
+
+    # Sign-in link through nginx.
+    browser = requests.Session()
+    page = browser.get(people[0]["url"])
+    assert page.status_code == 200 and page.url.endswith(f"/events/{event['slug']}")
+
+    # nginx spreads the sockets over both processes; edits reach everyone.
+    clients = [YClient(base, atelier["id"], p["token"], p["name"]).connect() for p in people]
+    # Both processes hold some of the sockets (connections from nginx to each port).
+    established = [c.laddr.port for c in psutil.net_connections("tcp") if c.status == "ESTABLISHED"]
+    assert all(established.count(server.port) >= 1 for server in servers), established
+    for i, client in enumerate(clients):
+        client.append("discussion", f"idée {i}. ")
+    for client in clients:
+        client.wait_saved()
+    stored = requests.get(f"{base}/api/ateliers/{atelier['id']}", headers=org).json()["fields"]
+    for client in clients:
+        wait_until(lambda c=client: c.fields() == stored, message=f"{client.name} converged")
+    assert all(f"idée {i}." in stored["discussion"] for i in range(3))
+
+    # The origin check sees the public address.
+    ws_url = base.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(ws_url, origin=base, timeout=5)
+    assert ws.recv().startswith("0{")
+    ws.close()
+    for client in clients:
+        client.disconnect()
