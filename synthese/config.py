@@ -40,6 +40,8 @@ def from_environment(instance_path: str) -> dict:
 
 DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Largest HTTP request body: an import (5 MiB) and its form wrapping.
+    "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
     "SYNTHESE_MAX_UPDATE_BYTES": MAX_UPDATE_BYTES,
     "SYNTHESE_MAX_AWARENESS_BYTES": MAX_AWARENESS_BYTES,
     "SYNTHESE_COMPACT_AFTER": COMPACT_AFTER,

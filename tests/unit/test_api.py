@@ -144,3 +144,16 @@ def test_openapi_document_describes_the_api(client):
             "/api/ateliers/{atelier_id}/merge"} <= set(spec["paths"])
     assert {"get", "patch"} <= set(spec["paths"]["/api/events/{slug}"])
     assert {"get", "patch", "delete"} <= set(spec["paths"]["/api/ateliers/{atelier_id}"])
+
+
+def test_oversized_requests_are_refused_before_being_read(client, event):
+    huge = "x" * (7 * 1024 * 1024)
+    response = client.post("/api/events", data='{"title": "' + huge + '"}', content_type="application/json")
+    assert_error(response, 413, "too_large")
+    response = client.post(f"/api/events/{event['slug']}/import", data=huge, content_type="text/markdown",
+                           headers=bearer(event["organiser_token"]))
+    assert_error(response, 413, "too_large")
+    # Just under the import limit: read, and reported as holding no sheet.
+    response = client.post(f"/api/events/{event['slug']}/import", data="y" * (5 * 1024 * 1024 - 10),
+                           content_type="text/markdown", headers=bearer(event["organiser_token"]))
+    assert response.status_code == 422 and response.json["problems"][0].startswith("No sheet found")
