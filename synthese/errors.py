@@ -1,4 +1,6 @@
 """Errors: JSON ``{"error": {"code", "message"}}`` under /api, HTML pages elsewhere."""
+import logging
+
 from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -13,6 +15,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
     500: "server_error",
 }
 
@@ -62,8 +65,29 @@ def handle_rate_limited(error):
     return body, status, {"Retry-After": str(error.retry_after)}
 
 
+def handle_database_unavailable(error):
+    """The database is away (restart, network): say so, and when to try again."""
+    from .extensions import db
+    from .i18n import gettext as _
+
+    logging.getLogger(__name__).error("database unavailable: %s", error.__class__.__name__)
+    db.session.remove()
+    if request.path.startswith("/api/"):
+        body, status, _headers = json_error(ApiError(503, "unavailable", "The database is unavailable; try again."))
+    else:
+        down = ApiError(503, "unavailable", _("Le service reprend dans un instant : réessayez."))
+        body, status = render_template("error.html", error=down), 503
+    return body, status, {"Retry-After": "5"}
+
+
 def init_app(app) -> None:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from .ratelimit import RateLimited
 
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(RateLimited, handle_rate_limited)
+    # Connection lost, server restarting, SQLite locked: not a bug, try again.
+    # (An IntegrityError, say, stays a 500: that one is a bug.)
+    for unavailable in (OperationalError, InterfaceError):
+        app.register_error_handler(unavailable, handle_database_unavailable)

@@ -172,6 +172,7 @@ EN = {
     "Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.": "New code: {code}. The old one no longer opens the event; people already in keep their access.",
     "Changer de code": "Change the code",
     "Si le code a circulé au-delà de l'événement.": "If the code has spread beyond the event.",
+    "Le service reprend dans un instant : réessayez.": "The service is coming back: try again in a moment.",
     "Trop de tentatives : réessayez dans un moment.": "Too many attempts: try again in a moment.",
     'personne pour l’instant': 'nobody yet',
     '1 personne présente': '1 person present',

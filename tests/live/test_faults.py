@@ -111,3 +111,43 @@ def test_a_client_offline_for_long_with_many_edits(live):
     assert stored["discussion"].count("écrite hors ligne") == 2000
     other.disconnect()
     away.disconnect()
+
+
+def test_postgresql_briefly_unavailable_while_people_write(tmp_path, request, postgres_url):
+    """Every connection to PostgreSQL is cut for 3 s while two people type: the
+    server keeps the edits queued, answers 503 meanwhile, and stores them all
+    once the database is back."""
+    from tests.faultproxy import CuttableProxy
+
+    proxy = CuttableProxy("127.0.0.1", 5432)
+    request.addfinalizer(proxy.close)
+    through = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    assert through != postgres_url
+    server = LiveServer(tmp_path, database_url=through).start()
+    request.addfinalizer(server.stop)
+    room = server.new_atelier()
+    anna = YClient(server.base_url, room["id"], room["participant"], "anna").connect()
+    sophie = YClient(server.base_url, room["id"], room["porteur"], "sophie").connect()
+    anna.append("discussion", "avant ")
+    anna.wait_saved()
+
+    proxy.cut()
+    for n in range(20):
+        anna.append("discussion", f"a{n} ")
+        sophie.append("synthese", f"s{n} ")
+        time.sleep(0.05)
+    during = server.get(f"/api/ateliers/{room['id']}", token=room["organiser"])
+    assert during.status_code == 503 and during.json()["error"]["code"] == "unavailable"
+    assert "Retry-After" in during.headers
+    time.sleep(2)
+    proxy.restore()
+
+    anna.wait_saved(timeout=30)
+    sophie.wait_saved(timeout=30)
+    stored = server.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+    assert all(f"a{n} " in stored["discussion"] and f"s{n} " in stored["synthese"] for n in range(20))
+    for client in (anna, sophie):
+        wait_until(lambda c=client: c.fields() == stored, message=f"{client.name} converged")
+    assert "could not store" in server.log()  # the outage was seen, and survived
+    anna.disconnect()
+    sophie.disconnect()
