@@ -142,8 +142,11 @@ def test_postgresql_briefly_unavailable_while_people_write(tmp_path, request, po
     time.sleep(2)
     proxy.restore()
 
-    anna.wait_saved(timeout=30)
-    sophie.wait_saved(timeout=30)
+    try:
+        anna.wait_saved(timeout=30)
+        sophie.wait_saved(timeout=30)
+    except TimeoutError:
+        raise AssertionError(server.log()[-4000:]) from None
     stored = server.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
     assert all(f"a{n} " in stored["discussion"] and f"s{n} " in stored["synthese"] for n in range(20))
     for client in (anna, sophie):
