@@ -114,42 +114,52 @@ class DocumentStore:
             self._sheets.pop(atelier_id, None)
 
     def refresh(self, sheet: Sheet) -> None:
-        """Apply to ``sheet`` whatever the database holds beyond it."""
-        with sheet.lock:
-            for _ in range(5):
-                head = db.session.execute(
-                    select(SheetDocument.snapshot_seq, SheetDocument.head_seq).where(
+        """Apply to ``sheet`` whatever the database holds beyond it.
+
+        The database is read without the sheet's lock and the lock is taken
+        without a database connection: a task holding one while waiting for
+        the other would deadlock against tasks doing the reverse once the
+        connection pool runs dry (360 sockets opening at once on PostgreSQL).
+        """
+        for _ in range(5):
+            seen, loaded = sheet.seq, sheet.loaded
+            head = db.session.execute(
+                select(SheetDocument.snapshot_seq, SheetDocument.head_seq).where(
+                    SheetDocument.atelier_id == sheet.atelier_id
+                )
+            ).one_or_none()
+            if head is None:
+                db.session.rollback()
+                raise LookupError(f"no document for atelier {sheet.atelier_id}")
+            snapshot_seq, head_seq = head
+            snapshot = None
+            if not loaded or snapshot_seq > seen:
+                # Rows up to snapshot_seq may be gone: start from the snapshot
+                # (applying state the doc already has is a no-op).
+                snapshot, snapshot_seq = db.session.execute(
+                    select(SheetDocument.snapshot, SheetDocument.snapshot_seq).where(
                         SheetDocument.atelier_id == sheet.atelier_id
                     )
-                ).one_or_none()
-                if head is None:
-                    raise LookupError(f"no document for atelier {sheet.atelier_id}")
-                snapshot_seq, head_seq = head
-                if not sheet.loaded or snapshot_seq > sheet.seq:
-                    # Rows up to snapshot_seq may be gone: start from the snapshot
-                    # (applying state the doc already has is a no-op).
-                    snapshot, snapshot_seq = db.session.execute(
-                        select(SheetDocument.snapshot, SheetDocument.snapshot_seq).where(
-                            SheetDocument.atelier_id == sheet.atelier_id
-                        )
-                    ).one()
+                ).one()
+                seen = max(seen, snapshot_seq)
+            rows = []
+            if head_seq > seen:
+                rows = db.session.execute(
+                    select(SheetUpdate.seq, SheetUpdate.data)
+                    .where(SheetUpdate.atelier_id == sheet.atelier_id, SheetUpdate.seq > seen)
+                    .order_by(SheetUpdate.seq)
+                ).all()
+            db.session.rollback()  # the connection goes back before the lock is taken
+            with sheet.lock:
+                if snapshot is not None and (not sheet.loaded or snapshot_seq > sheet.seq):
                     if snapshot:
                         sheet.doc.apply_update(snapshot)
                     sheet.seq = max(sheet.seq, snapshot_seq)
                     sheet.loaded = True
-                if head_seq <= sheet.seq:
-                    db.session.rollback()
+                if sheet.loaded and self._apply_rows(sheet, rows) and sheet.seq >= head_seq:
                     return
-                rows = db.session.execute(
-                    select(SheetUpdate.seq, SheetUpdate.data)
-                    .where(SheetUpdate.atelier_id == sheet.atelier_id, SheetUpdate.seq > sheet.seq)
-                    .order_by(SheetUpdate.seq)
-                ).all()
-                db.session.rollback()
-                if self._apply_rows(sheet, rows):
-                    return
-                # A compaction removed rows between our two reads: start again.
-            raise RuntimeError(f"could not catch up with atelier {sheet.atelier_id}")
+            # A compaction removed rows between our reads, or the cache moved: again.
+        raise RuntimeError(f"could not catch up with atelier {sheet.atelier_id}")
 
     @staticmethod
     def _apply_rows(sheet: Sheet, rows) -> bool:
@@ -249,12 +259,13 @@ class DocumentStore:
             if sheet is None:
                 continue
             with sheet.lock:
-                if sheet.loaded and sheet.seq == appended.first_seq - 1:
+                applied = sheet.loaded and sheet.seq == appended.first_seq - 1
+                if applied:
                     for item in appended.items:
                         sheet.doc.apply_update(item.data)
                     sheet.seq = appended.first_seq + len(appended.items) - 1
-                else:
-                    self.refresh(sheet)
+            if not applied:
+                self.refresh(sheet)  # outside the lock (see refresh)
 
     def compact(self, atelier_id: int) -> int:
         """Fold the log into the snapshot; returns how many rows were folded.

@@ -150,9 +150,12 @@ def on_connect(auth=None):
     role, credential = access.best(credentials, lambda c: access.role_for_atelier(c, atelier))
     if not access.can(role, "sheet.read_live"):
         raise ConnectionRefusedError("unauthorized")
+    conn = Connection(atelier.id, credential.id, role)
+    # Give the pooled connection back before waiting on anything (see DocumentStore.refresh).
+    db.session.rollback()
     rt = state()
-    rt.opened(request.sid, Connection(atelier.id, credential.id, role))
-    sheet = rt.store.sheet(atelier.id)
+    rt.opened(request.sid, conn)
+    sheet = rt.store.sheet(conn.atelier_id)
     with sheet.lock:
         state_vector = sheet.doc.get_state()
     # Ask for whatever the client has that we lack (offline edits).

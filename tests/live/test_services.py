@@ -173,3 +173,37 @@ def test_redis_stopped_and_restarted_while_people_write(tmp_path):
         for server in servers:
             server.stop()
         redis.kill()
+
+
+def test_a_room_opening_at_once_on_postgresql(pg_servers):
+    """80 sockets open the same sheet at the same moment: more than the
+    connection pool holds, yet every one syncs (the store never waits for a
+    pooled connection while holding a sheet's lock, nor the reverse)."""
+    import threading
+
+    server = pg_servers()
+    room = server.new_atelier()
+    writer = YClient(server.base_url, room["id"], room["porteur"], "writer").connect()
+    writer.append("synthese", "Déjà écrit.")
+    writer.wait_saved()
+    writer.disconnect()
+    clients = [YClient(server.base_url, room["id"], room["participant"], f"c{i}") for i in range(80)]
+    barrier = threading.Barrier(len(clients))
+    failures = []
+
+    def open_it(client):
+        barrier.wait()
+        try:
+            client.connect(timeout=30)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=open_it, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert all(c.text("synthese") == "Déjà écrit." for c in clients)
+    for c in clients:
+        c.disconnect()
