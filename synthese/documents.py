@@ -252,20 +252,21 @@ class DocumentStore:
         return seq
 
     def apply_committed(self, result: list[Appended]) -> None:
-        """Bring cached documents up to date with what append() committed."""
+        """Add what append() committed to cached documents that directly precede it."""
         for appended in result:
             with self._lock:
                 sheet = self._sheets.get(appended.atelier_id)
             if sheet is None:
                 continue
             with sheet.lock:
-                applied = sheet.loaded and sheet.seq == appended.first_seq - 1
-                if applied:
+                if sheet.loaded and sheet.seq == appended.first_seq - 1:
                     for item in appended.items:
                         sheet.doc.apply_update(item.data)
                     sheet.seq = appended.first_seq + len(appended.items) - 1
-            if not applied:
-                self.refresh(sheet)  # outside the lock (see refresh)
+            # Otherwise another process appended in between: the cache stays
+            # behind until someone needs it, as sheet() catches up before every
+            # answer. (Catching up here cost three queries per batch when two
+            # processes share a busy sheet.)
 
     def compact(self, atelier_id: int) -> int:
         """Fold the log into the snapshot; returns how many rows were folded.
