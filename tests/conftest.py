@@ -1,5 +1,6 @@
 """Fixtures: an app on a fresh migrated database, a live server, factories."""
 import os
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -219,6 +220,23 @@ class LiveServer:
             "porteur": atelier["porteur_token"],
             "participant": participant["token"],
         }
+
+
+@contextmanager
+def processes(tmp_path: Path, count: int = 2, database_url: str | None = None, **env):
+    """Several ``synthese serve`` processes on one database (a shared SQLite
+    file by default), stopped on exit; pass SYNTHESE_REDIS_URL=... to link them."""
+    database_url = database_url or f"sqlite:///{tmp_path / 'shared.db'}"
+    servers = []
+    try:
+        for i in range(count):
+            workdir = tmp_path / f"process-{i}"
+            workdir.mkdir()
+            servers.append(LiveServer(workdir, env=env, database_url=database_url).start())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture(scope="module")

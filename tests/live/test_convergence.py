@@ -12,7 +12,7 @@ import time
 import pytest
 
 from synthese.sheets import SECTION_KEYS
-from tests.conftest import LiveServer
+from tests.conftest import processes
 from tests.live.test_services import RedisServer
 from tests.ysocket import YClient, wait_until
 
@@ -34,50 +34,43 @@ def random_edit(client: YClient, rng: random.Random, n: int) -> None:
 def test_random_edits_through_two_processes_converge(tmp_path, seed):
     rng = random.Random(seed)
     redis = RedisServer(tmp_path).start()
-    env = {"SYNTHESE_REDIS_URL": redis.url}
-    database = f"sqlite:///{tmp_path / 'shared.db'}"
-    servers = []
-    for name in "ab":
-        (tmp_path / name).mkdir()
-        servers.append(LiveServer(tmp_path / name, env=env, database_url=database).start())
     try:
-        room = servers[0].new_atelier()
-        clients = []
-        for i in range(6):
-            client = YClient(servers[i % 2].base_url, room["id"], room["participant"], f"c{i}")
-            client.network, client.drop_rate, client.max_delay = random.Random(seed * 100 + i), 0.2, 0.3
-            clients.append(client.connect())
-            client.resync_every(0.5)
-        plans = {c.name: random.Random(rng.random()) for c in clients}
+        with processes(tmp_path, SYNTHESE_REDIS_URL=redis.url) as servers:
+            room = servers[0].new_atelier()
+            clients = []
+            for i in range(6):
+                client = YClient(servers[i % 2].base_url, room["id"], room["participant"], f"c{i}")
+                client.network, client.drop_rate, client.max_delay = random.Random(seed * 100 + i), 0.2, 0.3
+                clients.append(client.connect())
+                client.resync_every(0.5)
+            plans = {c.name: random.Random(rng.random()) for c in clients}
 
-        def work(client):
-            own = plans[client.name]
-            for n in range(60):
-                random_edit(client, own, n)
-                if own.random() < 0.04 and client.connected:
-                    client.disconnect()  # the network goes; typing goes on
-                    time.sleep(own.random() * 0.5)
-                elif not client.connected and own.random() < 0.3:
+            def work(client):
+                own = plans[client.name]
+                for n in range(60):
+                    random_edit(client, own, n)
+                    if own.random() < 0.04 and client.connected:
+                        client.disconnect()  # the network goes; typing goes on
+                        time.sleep(own.random() * 0.5)
+                    elif not client.connected and own.random() < 0.3:
+                        client.connect()
+                        client.resync_every(0.5)
+                    time.sleep(own.random() * 0.03)
+                if not client.connected:
                     client.connect()
                     client.resync_every(0.5)
-                time.sleep(own.random() * 0.03)
-            if not client.connected:
-                client.connect()
-                client.resync_every(0.5)
 
-        threads = [threading.Thread(target=work, args=(c,)) for c in clients]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for c in clients:
-            c.wait_saved(timeout=30)
-        stored = servers[1].get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
-        for c in clients:
-            wait_until(lambda c=c: c.fields() == stored, timeout=20, message=f"{c.name} converged (seed {seed})")
-        for c in clients:
-            c.disconnect()
+            threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for c in clients:
+                c.wait_saved(timeout=30)
+            stored = servers[1].get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+            for c in clients:
+                wait_until(lambda c=c: c.fields() == stored, timeout=20, message=f"{c.name} converged (seed {seed})")
+            for c in clients:
+                c.disconnect()
     finally:
-        for server in servers:
-            server.stop()
         redis.kill()

@@ -8,35 +8,23 @@ import pytest
 import requests
 import websocket
 
-from tests.conftest import ROOT, LiveServer, free_port, need, port_open
+from tests.conftest import ROOT, free_port, need, port_open, processes
 from tests.live.test_services import RedisServer
 from tests.ysocket import YClient, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-@pytest.fixture
-def behind_nginx(tmp_path, postgres_url):
-    need("nginx", shutil.which("nginx") is not None or ROOT.joinpath(NGINX).exists(),
-         "no nginx (apt-get install nginx-light)")
-    # A Redis of its own: rate-limit counters must start at zero.
-    redis = RedisServer(tmp_path).start()
-    env = {"SYNTHESE_REDIS_URL": redis.url, "SYNTHESE_PROXIES": "1",
-           "SYNTHESE_RATE_LIMITS": "join_ip=3/60"}
-    servers = []
-    for name in "ab":
-        (tmp_path / name).mkdir()
-        servers.append(LiveServer(tmp_path / name, env=env, database_url=postgres_url).start())
-    port = free_port()
+def nginx_config(tmp_path, listen_port: int, upstream_ports: list[int]) -> str:
+    """docs/production/nginx.conf with this test's ports, in a minimal main configuration."""
     site = (ROOT / "docs/production/nginx.conf").read_text()
-    site = (site.replace("127.0.0.1:5001", f"127.0.0.1:{servers[0].port}")
-                .replace("127.0.0.1:5002", f"127.0.0.1:{servers[1].port}")
-                .replace("listen 80;", f"listen 127.0.0.1:{port};"))
-    assert str(port) in site and str(servers[1].port) in site
-    conf = tmp_path / "nginx.conf"
+    site = (site.replace("127.0.0.1:5001", f"127.0.0.1:{upstream_ports[0]}")
+                .replace("127.0.0.1:5002", f"127.0.0.1:{upstream_ports[1]}")
+                .replace("listen 80;", f"listen 127.0.0.1:{listen_port};"))
+    assert str(listen_port) in site and str(upstream_ports[1]) in site
     temp = tmp_path / "nginx-temp"
     temp.mkdir()
-    conf.write_text(f"""
+    return f"""
 daemon off;
 pid {tmp_path}/nginx.pid;
 error_log {tmp_path}/nginx-error.log warn;
@@ -50,17 +38,30 @@ http {{
     scgi_temp_path {temp}/scgi;
 {site}
 }}
-""")
-    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+"""
+
+
+@pytest.fixture
+def behind_nginx(tmp_path, postgres_url):
+    need("nginx", shutil.which("nginx") is not None or ROOT.joinpath(NGINX).exists(),
+         "no nginx (apt-get install nginx-light)")
+    # A Redis of its own: rate-limit counters must start at zero.
+    redis = RedisServer(tmp_path).start()
+    env = {"SYNTHESE_REDIS_URL": redis.url, "SYNTHESE_PROXIES": "1", "SYNTHESE_RATE_LIMITS": "join_ip=3/60"}
     try:
-        wait_until(lambda: port_open("127.0.0.1", port), message="nginx up")
-        yield f"http://127.0.0.1:{port}", servers
+        with processes(tmp_path, database_url=postgres_url, **env) as servers:
+            port = free_port()
+            conf = tmp_path / "nginx.conf"
+            conf.write_text(nginx_config(tmp_path, port, [s.port for s in servers]))
+            nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                wait_until(lambda: port_open("127.0.0.1", port), message="nginx up")
+                yield f"http://127.0.0.1:{port}", servers
+            finally:
+                nginx.terminate()
+                nginx.wait(10)
     finally:
-        nginx.terminate()
-        nginx.wait(10)
-        for server in servers:
-            server.stop()
         redis.kill()
 
 

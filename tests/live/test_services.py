@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.conftest import LiveServer, free_port, need, port_open
+from tests.conftest import LiveServer, free_port, need, port_open, processes
 from tests.ysocket import YClient, wait_until, write_concurrently
 
 
@@ -51,13 +51,7 @@ def test_two_processes_append_to_one_sheet_without_gap_or_duplicate(pg_servers, 
 
 def test_redis_relays_edits_between_processes(tmp_path):
     need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
-    env = {"SYNTHESE_REDIS_URL": "redis://127.0.0.1:6379/0"}
-    database = f"sqlite:///{tmp_path / 'shared.db'}"
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    one = LiveServer(tmp_path / "a", env=env, database_url=database).start()
-    two = LiveServer(tmp_path / "b", env=env, database_url=database).start()
-    try:
+    with processes(tmp_path, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/0") as (one, two):
         room = one.new_atelier()
         anna = YClient(one.base_url, room["id"], room["participant"]).connect()
         sophie = YClient(two.base_url, room["id"], room["porteur"]).connect()
@@ -67,22 +61,13 @@ def test_redis_relays_edits_between_processes(tmp_path):
         wait_until(lambda: anna.text("synthese") == "Créer une communauté apprenante.", message="relay back")
         anna.disconnect()
         sophie.disconnect()
-    finally:
-        one.stop()
-        two.stop()
 
 
 def test_presence_crosses_processes_through_redis(tmp_path):
     """A newcomer on one process sees at once who is on the other; the dashboard
     counts everyone, whichever process answers."""
     need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
-    env = {"SYNTHESE_REDIS_URL": "redis://127.0.0.1:6379/0"}
-    database = f"sqlite:///{tmp_path / 'shared.db'}"
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    one = LiveServer(tmp_path / "a", env=env, database_url=database).start()
-    two = LiveServer(tmp_path / "b", env=env, database_url=database).start()
-    try:
+    with processes(tmp_path, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/0") as (one, two):
         room = one.new_atelier()
         anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
         anna.announce(anna.doc.client_id, 1, '{"user": {"name": "Anna Szeremeta"}}')
@@ -101,9 +86,6 @@ def test_presence_crosses_processes_through_redis(tmp_path):
                                        token=room["organiser"]).json()["ateliers"][0]["present"]) == 1,
                    message="dashboard without anna")
         sophie.disconnect()
-    finally:
-        one.stop()
-        two.stop()
 
 
 class RedisServer:
@@ -134,44 +116,36 @@ def test_redis_stopped_and_restarted_while_people_write(tmp_path):
     """Relays across processes stop while Redis is down; writing goes on and is
     stored; once Redis is back, every client heals by its periodic resync."""
     redis = RedisServer(tmp_path).start()
-    env = {"SYNTHESE_REDIS_URL": redis.url}
-    database = f"sqlite:///{tmp_path / 'shared.db'}"
-    servers = []
-    for name in "ab":
-        (tmp_path / name).mkdir()
-        servers.append(LiveServer(tmp_path / name, env=env, database_url=database).start())
-    one, two = servers
     try:
-        room = one.new_atelier()
-        anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
-        sophie = YClient(two.base_url, room["id"], room["porteur"], "sophie").connect()
-        for client in (anna, sophie):
-            client.resync_every(1.0)
-        anna.append("discussion", "avant la coupure. ")
-        wait_until(lambda: "avant la coupure." in sophie.text("discussion"), message="relay before the cut")
+        with processes(tmp_path, SYNTHESE_REDIS_URL=redis.url) as (one, two):
+            room = one.new_atelier()
+            anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
+            sophie = YClient(two.base_url, room["id"], room["porteur"], "sophie").connect()
+            for client in (anna, sophie):
+                client.resync_every(1.0)
+            anna.append("discussion", "avant la coupure. ")
+            wait_until(lambda: "avant la coupure." in sophie.text("discussion"), message="relay before the cut")
 
-        redis.kill()
-        for n in range(10):
-            anna.append("discussion", f"a{n} ")
-            sophie.append("synthese", f"s{n} ")
-            time.sleep(0.1)
-        anna.wait_saved()
-        sophie.wait_saved()  # accepted and stored while Redis is down
-        assert one.get("/healthz").ok and two.get("/healthz").ok
+            redis.kill()
+            for n in range(10):
+                anna.append("discussion", f"a{n} ")
+                sophie.append("synthese", f"s{n} ")
+                time.sleep(0.1)
+            anna.wait_saved()
+            sophie.wait_saved()  # accepted and stored while Redis is down
+            assert one.get("/healthz").ok and two.get("/healthz").ok
 
-        redis.start()
-        expected = one.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
-        assert all(f"a{n} " in expected["discussion"] and f"s{n} " in expected["synthese"] for n in range(10))
-        for client in (anna, sophie):
-            wait_until(lambda c=client: c.fields() == expected, timeout=20, message=f"{client.name} healed")
-        # And relays work again.
-        sophie.append("question", "Après la coupure ?")
-        wait_until(lambda: anna.text("question") == "Après la coupure ?", timeout=15, message="relay after")
-        anna.disconnect()
-        sophie.disconnect()
+            redis.start()
+            expected = one.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+            assert all(f"a{n} " in expected["discussion"] and f"s{n} " in expected["synthese"] for n in range(10))
+            for client in (anna, sophie):
+                wait_until(lambda c=client: c.fields() == expected, timeout=20, message=f"{client.name} healed")
+            # And relays work again.
+            sophie.append("question", "Après la coupure ?")
+            wait_until(lambda: anna.text("question") == "Après la coupure ?", timeout=15, message="relay after")
+            anna.disconnect()
+            sophie.disconnect()
     finally:
-        for server in servers:
-            server.stop()
         redis.kill()
 
 
