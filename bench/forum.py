@@ -185,11 +185,20 @@ def run_round(server, args, round_no: int) -> dict:
         # A client process gave up (e.g. its clients could not even sync): that is the result.
         return {"server": server.name, "round": round_no, "failed": "clients could not sync (see stderr)",
                 "usage": usage}
-    durable_mismatch = None
+    durable_mismatch, differences = None, []
     if server.stored_text(rooms[0]) is not None:
-        durable_mismatch = sum(1 for r in load_result["per_room"] if server.stored_text(r["room"]) != r["text"])
+        for r in load_result["per_room"]:
+            stored = server.stored_text(r["room"])
+            if stored != r["text"]:
+                at = next((i for i, (a, b) in enumerate(zip(stored, r["text"])) if a != b),
+                          min(len(stored), len(r["text"])))
+                differences.append({"room": r["room"], "stored_len": len(stored), "client_len": len(r["text"]),
+                                    "at": at, "stored": stored[max(0, at - 30):at + 60],
+                                    "client": r["text"][max(0, at - 30):at + 60]})
+        durable_mismatch = len(differences)
     return {"server": server.name, "round": round_no, "probe": probe_result, "load": load_result,
-            "usage": usage, "load_usage": load_usage, "durable_mismatch": durable_mismatch}
+            "usage": usage, "load_usage": load_usage, "durable_mismatch": durable_mismatch,
+            "differences": differences}
 
 
 def percentile(values, p):
@@ -233,6 +242,9 @@ def report(results):
     for r in results:
         if r.get("probe", {}).get("slow"):
             print(f"  slow markers, {r['server']} round {r['round']} (ms since start, latency):", r["probe"]["slow"][:20])
+    for r in results:
+        for d in r.get("differences", []):
+            print(f"  stored ≠ client, {r['server']} round {r['round']}: {d}")
     errors = {e for r in results if not r.get("failed") for e in r["load"]["errors"]}
     if errors:
         print("client errors:", errors)
