@@ -117,8 +117,8 @@ def create_event(data):
     }
 
 
-def atelier_summary(atelier: Atelier) -> dict:
-    status = publication.status(atelier)
+def atelier_summary(atelier: Atelier, status: dict | None = None) -> dict:
+    status = status or publication.status(atelier)
     return {
         "id": atelier.id,
         "number": atelier.number,
@@ -229,7 +229,7 @@ def dashboard_data(event: Event) -> dict:
         room = people.get(atelier.id, {})
         total += len(room)
         rows.append({
-            **atelier_summary(atelier),
+            **atelier_summary(atelier, status),
             "present": sorted(({"name": names.get(cid, ""), "role": role} for cid, role in room.items()),
                               key=lambda p: p["name"].lower()),
             "edited_at": status["edited_at"],
@@ -319,7 +319,9 @@ def _sheet(atelier_id: int, number: int | None) -> dict:
     """The sheet as the requester may read it: live for members, else published."""
     atelier = _atelier(atelier_id)
     role, _ = atelier_role(atelier)
-    status = publication.status(atelier)
+    live = access.can(role, "sheet.read_live") and number is None
+    fields = current_store().fields(atelier.id) if live else None
+    status = publication.status(atelier, fields)
     out = {
         "id": atelier.id,
         "event": atelier.event.slug,
@@ -329,10 +331,8 @@ def _sheet(atelier_id: int, number: int | None) -> dict:
         "public": status["public"],
         "edited_at": status["edited_at"],
     }
-    if access.can(role, "sheet.read_live") and number is None:
-        fields = current_store().fields(atelier.id)
-        return {**out, **publication.status(atelier, fields), "live": True,
-                "title": events.full_title(atelier), "fields": fields}
+    if live:
+        return {**out, **status, "live": True, "title": events.full_title(atelier), "fields": fields}
     if access.can(role, "sheet.read_live"):
         version = publication.version(atelier, number)
     else:

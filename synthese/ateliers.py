@@ -7,7 +7,7 @@ from .documents import current_store
 from .events import Created, DomainError, session_named
 from .extensions import db
 from .models import Atelier, Credential, Event, SheetDocument, SheetUpdate
-from .sheets import SECTION_KEYS, appending, participant_names, update_from_fields
+from .sheets import SECTION_KEYS, appending, fields_from_update, participant_names, update_from_fields
 
 #: Atelier fields an organiser (or its porteur) may change.
 EDITABLE = ("title", "number", "session", "place", "porteur", "question")
@@ -139,7 +139,8 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
         raise DomainError("published", "A sheet that has been published cannot be merged away.")
     store = current_store()
     theirs = store.fields(source.id)
-    ours = store.fields(target.id)
+    state = store.state(target.id)
+    ours = fields_from_update(state)
     additions = {}
     for key in SECTION_KEYS:
         text = theirs[key].strip("\n")
@@ -160,7 +161,7 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
         else:
             separator = "\n" if ours[key].endswith("\n") else "\n\n"
         additions[key] = separator + text
-    edit = appending(store.state(target.id), additions) if additions else b""
+    edit = appending(state, additions) if additions else b""
     if edit:
         store.append_edit(target.id, edit)
     for credential in db.session.execute(

@@ -12,7 +12,7 @@ from . import markdown
 from .documents import current_store
 from .events import full_title, ordered_ateliers, slugify
 from .models import Atelier, Event
-from .publication import public_version
+from .publication import latest, public_version
 
 DRAFT, PUBLISHED = "draft", "published"
 SOURCES = (DRAFT, PUBLISHED)
@@ -40,7 +40,7 @@ def sheets(event: Event, source: str = DRAFT) -> list[ExportedSheet]:
                 found.append(ExportedSheet(atelier, version.title, version.fields, version.number,
                                            version.published_at))
         else:
-            last = atelier.versions[-1] if atelier.versions else None
+            last = latest(atelier)
             found.append(ExportedSheet(atelier, full_title(atelier), store.fields(atelier.id),
                                        None, last.published_at if last else None))
     return found
