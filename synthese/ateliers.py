@@ -7,7 +7,7 @@ from .documents import current_store
 from .events import Created, DomainError, session_named
 from .extensions import db
 from .models import Atelier, Credential, Event, SheetDocument, SheetUpdate
-from .sheets import SECTION_KEYS, appending, fields_from_update, participant_names, update_from_fields
+from .sheets import SECTION_KEYS, edit_towards, fields_from_update, participant_names, update_from_fields
 
 #: Atelier fields an organiser (or its porteur) may change.
 EDITABLE = ("title", "number", "session", "place", "porteur", "question")
@@ -161,7 +161,7 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
         else:
             separator = "\n" if ours[key].endswith("\n") else "\n\n"
         additions[key] = separator + text
-    edit = appending(state, additions) if additions else b""
+    edit = edit_towards(state, {key: ours[key] + addition for key, addition in additions.items()})
     if edit:
         store.append_edit(target.id, edit)
     for credential in db.session.execute(

@@ -5,16 +5,13 @@ compaction. Restoring is a new edit that turns today's text into the
 earlier one: connected clients merge it like anyone's typing, where
 rewriting the document from text would duplicate it in their copies.
 """
-from difflib import SequenceMatcher
-
-from pycrdt import Doc, Text
 from sqlalchemy import select
 
-from .documents import EMPTY_UPDATE, current_store
+from .documents import current_store
 from .events import DomainError
 from .extensions import db
 from .models import Atelier, SheetHistory
-from .sheets import SECTION_KEYS, fields_from_update, read_fields
+from .sheets import SECTION_KEYS, edit_towards, fields_from_update
 
 
 def points(atelier: Atelier) -> list[dict]:
@@ -43,46 +40,12 @@ def fields_at(atelier: Atelier, kind: str, ident: int) -> dict[str, str]:
     return fields_from_update(state_of(atelier, kind, ident))
 
 
-def restoring_edit(current: bytes, target: dict[str, str]) -> bytes:
-    """The Yjs edit that turns the document ``current`` into the text ``target``.
-
-    Character-level diff per section: only what differs is deleted or
-    inserted, so concurrent typing elsewhere in the text survives.
-    """
-    doc = Doc()
-    if current:
-        doc.apply_update(current)
-    before = doc.get_state()
-    now = read_fields(doc)
-    changed = False
-    for key in SECTION_KEYS:
-        old, new = now[key], target.get(key, "")
-        if old == new:
-            continue
-        changed = True
-        text = doc.get(key, type=Text)
-        ops = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-        # From the end, so that earlier offsets stay valid; pycrdt counts UTF-8 bytes.
-        for tag, i1, i2, j1, j2 in reversed(ops):
-            if tag == "equal":
-                continue
-            start = len(old[:i1].encode())
-            if tag in ("replace", "delete"):
-                del text[start:start + len(old[i1:i2].encode())]
-            if tag in ("replace", "insert"):
-                text.insert(start, new[j1:j2])
-    if not changed:
-        # An update "since" would still carry every deletion ever made.
-        return EMPTY_UPDATE
-    return doc.get_update(before)
-
-
 def restore(atelier: Atelier, kind: str, ident: int, credential_id: int | None = None) -> bytes:
     """Bring the sheet back to an earlier state as a new edit; returns it for relaying."""
     target = fields_at(atelier, kind, ident)
     store = current_store()
-    edit = restoring_edit(store.state(atelier.id), target)
-    if edit == EMPTY_UPDATE:
+    edit = edit_towards(store.state(atelier.id), {key: target.get(key, "") for key in SECTION_KEYS})
+    if not edit:
         return b""  # already in that state
     store.append_edit(atelier.id, edit, credential_id)
     db.session.commit()

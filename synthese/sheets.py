@@ -1,5 +1,6 @@
 """The sheet: its sections and how to read them out of a Yjs document."""
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from pycrdt import Doc, Text
 
@@ -48,21 +49,39 @@ def update_from_fields(fields: dict[str, str]) -> bytes:
     return doc.get_update()
 
 
-def appending(state: bytes, additions: dict[str, str]) -> bytes:
-    """An edit of the document ``state`` that appends text to sections.
+def edit_towards(state: bytes, target: dict[str, str]) -> bytes:
+    """The Yjs edit that turns the document ``state`` into the text ``target``
+    (sections left out of ``target`` are not touched); b"" if nothing differs.
 
-    It is a new edit on top of the existing document, so connected clients
-    merge it like anyone's typing (rewriting the text would duplicate it).
+    A new edit on top of the existing document, so connected clients merge it
+    like anyone's typing (rewriting the text would duplicate it). Per section,
+    a character-level diff: only what differs is deleted or inserted, so
+    concurrent typing elsewhere in the text survives.
     """
     doc = Doc()
     if state:
         doc.apply_update(state)
     before = doc.get_state()
-    for key, addition in additions.items():
-        if addition:
-            text = doc.get(key, type=Text)
-            text.insert(len(text), addition)
-    return doc.get_update(before)
+    now = read_fields(doc)
+    changed = False
+    for key, new in target.items():
+        old = now[key]
+        if old == new:
+            continue
+        changed = True
+        text = doc.get(key, type=Text)
+        ops = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+        # From the end, so that earlier offsets stay valid; pycrdt counts UTF-8 bytes.
+        for tag, i1, i2, j1, j2 in reversed(ops):
+            if tag == "equal":
+                continue
+            start = len(old[:i1].encode())
+            if tag in ("replace", "delete"):
+                del text[start:start + len(old[i1:i2].encode())]
+            if tag in ("replace", "insert"):
+                text.insert(start, new[j1:j2])
+    # Unchanged, an update "since" would still carry every deletion ever made.
+    return doc.get_update(before) if changed else b""
 
 
 def participant_names(text: str) -> list[str]:
