@@ -83,7 +83,8 @@ def _domain(call, *args, **kwargs):
         return call(*args, **kwargs)
     except events.DomainError as exc:
         db.session.rollback()
-        status = {"bad_code": 403, "closed": 403, "published": 409, "conflict": 409}.get(exc.code, 422)
+        status = {"bad_code": 403, "closed": 403, "not_found": 404, "published": 409,
+                  "conflict": 409}.get(exc.code, 422)
         raise ApiError(status, exc.code, exc.message) from None
 
 
@@ -421,10 +422,7 @@ def restore(data, atelier_id):
     role, credential = atelier_role(atelier)
     require(role, "sheet.restore")
     kind, ident = ("version", data["version"]) if "version" in data else ("history", data["point"])
-    try:
-        edit = history.restore(atelier, kind, ident, credential.id)
-    except events.DomainError as exc:
-        raise ApiError(404, exc.code, exc.message) from None
+    edit = _domain(history.restore, atelier, kind, ident, credential.id)
     realtime.relay_edit(atelier.id, edit)
     return _sheet(atelier_id, None)
 

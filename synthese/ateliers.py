@@ -55,18 +55,20 @@ def create_atelier(
     if any(fields.get(key) for key in SECTION_KEYS):
         document.head_seq = 1
         db.session.add(SheetUpdate(atelier_id=atelier.id, seq=1, data=update_from_fields(fields)))
-    credential, token = tokens.issue(
-        role=access.PORTEUR, event_id=event.id, atelier_id=atelier.id, name=atelier.porteur_name
-    )
+    credential, token = _issue_porteur(atelier)
     db.session.commit()
     return Created(atelier, token, credential)
 
 
-def new_porteur_link(atelier: Atelier) -> str:
-    """Another porteur token for an atelier (the first one is shown only once)."""
-    _, token = tokens.issue(
+def _issue_porteur(atelier: Atelier):
+    return tokens.issue(
         role=access.PORTEUR, event_id=atelier.event_id, atelier_id=atelier.id, name=atelier.porteur_name
     )
+
+
+def new_porteur_link(atelier: Atelier) -> str:
+    """Another porteur token for an atelier (the first one is shown only once)."""
+    _, token = _issue_porteur(atelier)
     db.session.commit()
     return token
 

@@ -43,6 +43,21 @@ def _sessions(text: str) -> list[dict]:
     return found[:50]
 
 
+def _managed_event(slug: str, action: str):
+    """A form post about an event: its CSRF token checked, and the poster's right to ``action``."""
+    check_csrf()
+    event = event_or_404(slug)
+    require(event_role(event)[0], action)
+    return event
+
+
+def _managed_atelier(atelier_id: int, action: str) -> Atelier:
+    check_csrf()
+    atelier = atelier_or_404(atelier_id)
+    require(event_role(atelier.event)[0], action)
+    return atelier
+
+
 @bp.route("/events/new", methods=["GET", "POST"])
 def new_event():
     policy = current_app.config["SYNTHESE_EVENT_CREATION"]
@@ -83,9 +98,7 @@ def manage(slug):
 
 @bp.post("/events/<slug>/manage/details")
 def update_details(slug):
-    check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], "event.manage")
+    event = _managed_event(slug, "event.manage")
     form = _form("title", "place", "starts_on", "ends_on") | _form("description", limit=5000)
     try:
         changes = {**form, "starts_on": _date(form["starts_on"]), "ends_on": _date(form["ends_on"]),
@@ -100,9 +113,7 @@ def update_details(slug):
 
 @bp.post("/events/<slug>/manage/code")
 def change_code(slug):
-    check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], "event.manage")
+    event = _managed_event(slug, "event.manage")
     events.change_join_code(event)
     flash(_("Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.")
           .format(code=events.format_code(event.join_code)))
@@ -111,9 +122,7 @@ def change_code(slug):
 
 @bp.post("/events/<slug>/manage/sessions")
 def add_session(slug):
-    check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], "event.manage")
+    event = _managed_event(slug, "event.manage")
     form = _form("label", "time")
     if any(s.label == form["label"] for s in event.sessions):
         flash(_("Cette session existe déjà."), "error")
@@ -125,9 +134,7 @@ def add_session(slug):
 
 @bp.post("/events/<slug>/manage/current")
 def set_current(slug):
-    check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], "event.manage")
+    event = _managed_event(slug, "event.manage")
     if domain_flash(events.update_event, event, current_session=request.form.get("session") or None):
         flash(_("Session en cours enregistrée."))
     return redirect(url_for("organise.manage", slug=slug) + "#sessions")
@@ -135,9 +142,7 @@ def set_current(slug):
 
 @bp.post("/events/<slug>/manage/ateliers")
 def add_atelier(slug):
-    check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], "atelier.create")
+    event = _managed_event(slug, "atelier.create")
     form = _form("title", "place", "porteur", "number") | _form("question", limit=2000)
     number = int(form["number"]) if form["number"].isdigit() and 0 < int(form["number"]) < 10_000 else None
     created = domain_flash(ateliers.create_atelier, event, form["title"], session=request.form.get("session") or None,
@@ -146,13 +151,6 @@ def add_atelier(slug):
         flash_link(_("Lien du porteur de « {title} » : envoyez-le-lui, il ne sera plus affiché").format(
             title=events.full_title(created.obj)), sign_in_url(created.token))
     return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
-
-
-def _managed_atelier(atelier_id: int, action: str) -> Atelier:
-    check_csrf()
-    atelier = atelier_or_404(atelier_id)
-    require(event_role(atelier.event)[0], action)
-    return atelier
 
 
 @bp.post("/ateliers/<int:atelier_id>/porteur-link")
@@ -192,9 +190,7 @@ def merge_atelier(atelier_id):
 
 @bp.post("/events/<slug>/manage/import")
 def import_sheets(slug):
-    check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], "event.import")
+    event = _managed_event(slug, "event.import")
     upload = request.files.get("file")
     pasted = request.form.get("markdown", "")
     if upload and upload.filename:
