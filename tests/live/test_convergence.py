@@ -6,7 +6,6 @@ off, keep typing, and come back. In the end every client's text equals what
 the database holds.
 """
 import random
-import threading
 import time
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from synthese.sheets import SECTION_KEYS
 from tests.conftest import processes
 from tests.live.test_services import RedisServer
-from tests.ysocket import YClient, wait_until
+from tests.ysocket import YClient, wait_until, write_concurrently
 
 
 def random_edit(client: YClient, rng: random.Random, n: int) -> None:
@@ -45,7 +44,7 @@ def test_random_edits_through_two_processes_converge(tmp_path, seed):
                 client.resync_every(0.5)
             plans = {c.name: random.Random(rng.random()) for c in clients}
 
-            def work(client):
+            def work(_, client):
                 own = plans[client.name]
                 for n in range(60):
                     random_edit(client, own, n)
@@ -60,13 +59,7 @@ def test_random_edits_through_two_processes_converge(tmp_path, seed):
                     client.connect()
                     client.resync_every(0.5)
 
-            threads = [threading.Thread(target=work, args=(c,)) for c in clients]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            for c in clients:
-                c.wait_saved(timeout=30)
+            write_concurrently(clients, work, saved_timeout=30)
             stored = servers[1].get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
             for c in clients:
                 wait_until(lambda c=c: c.fields() == stored, timeout=20, message=f"{c.name} converged (seed {seed})")

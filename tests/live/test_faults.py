@@ -5,7 +5,7 @@ import threading
 import time
 
 from tests.conftest import LiveServer
-from tests.ysocket import YClient, wait_until
+from tests.ysocket import YClient, wait_until, write_concurrently
 
 
 def tokens_in(text: str, prefix: str) -> list[str]:
@@ -73,17 +73,11 @@ def test_a_whole_forum_reconnects_at_once_after_a_network_cut(live):
     # All at once.
     barrier = threading.Barrier(len(clients))
 
-    def come_back(c):
+    def come_back(_, c):
         barrier.wait()
         c.connect(timeout=20)
 
-    threads = [threading.Thread(target=come_back, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for c in clients:
-        c.wait_saved(timeout=30)
+    write_concurrently(clients, come_back, saved_timeout=30)
     for r, room in enumerate(rooms):
         stored = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
         members = [c for c in clients if c.name.startswith(f"r{r}c")]
