@@ -73,36 +73,14 @@ def serve_app(app, host: str, port: int) -> int:
         for label, url in demo.links(saved, f"http://{shown}:{port}").items():
             print(f"  demo {label}: {url}", flush=True)
     if socketio.async_mode == "gevent":
-        from gevent import pywsgi
+        from . import wsserver
 
-        pywsgi.WSGIServer((host, port), app, handler_class=_no_delay_handler(), log=None).serve_forever()
+        wsserver.serve(app, host, port)
     else:
         # Threading mode runs on Werkzeug's server: kept only to compare in bench/.
         socketio.run(app, host=host, port=port, log_output=False, use_reloader=False,
                      allow_unsafe_werkzeug=True)
     return 0
-
-
-def _no_delay_handler():
-    """gevent-websocket's handler, with Nagle's algorithm off on every connection.
-
-    A Socket.IO binary event leaves as two small WebSocket frames; with
-    Nagle on, the second waits for the ACK of the first, which the peer
-    delays by up to 40 ms. Node's servers set TCP_NODELAY too.
-    """
-    import socket
-
-    from geventwebsocket.handler import WebSocketHandler
-
-    class NoDelayHandler(WebSocketHandler):
-        def handle(self):
-            try:
-                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # not TCP (a Unix socket behind a proxy)
-            return super().handle()
-
-    return NoDelayHandler
 
 
 def migrate_once(upgrade) -> None:

@@ -14,7 +14,7 @@ from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
 from pycrdt import merge_updates
 
-from . import access, awareness, tokens
+from . import access, awareness, broadcast, tokens
 from . import roster as rosters
 from .auth import session_credentials
 from .documents import EMPTY_UPDATE, DocumentStore, InvalidUpdate, Pending, check_update
@@ -104,11 +104,19 @@ def state() -> Realtime:
 
 def init_app(app) -> None:
     async_mode = app.config.get("SYNTHESE_ASYNC_MODE") or _detect_async_mode()
+    redis_url = app.config.get("SYNTHESE_REDIS_URL")
     socketio.init_app(
         app,
         async_mode=async_mode,
-        message_queue=app.config.get("SYNTHESE_REDIS_URL"),
+        message_queue=redis_url,
+        client_manager=broadcast.manager_for(redis_url),
         namespaces="*",
+        # The y-socket.io client speaks WebSocket only; long polling would
+        # also need sticky sessions behind several processes.
+        transports=["websocket"],
+        # Handlers run in the socket's own reader: no task started per
+        # message. None of them waits long (see DocumentStore.refresh).
+        async_handlers=False,
         # Engine.IO drops a connection whose message exceeds this; anything
         # between the update cap and this limit is refused politely instead.
         max_http_buffer_size=2 * app.config["SYNTHESE_MAX_UPDATE_BYTES"],
@@ -117,8 +125,7 @@ def init_app(app) -> None:
         logger=False,
         engineio_logger=False,
     )
-    rt = Realtime(app=app, store=app.extensions["synthese.documents"],
-                  roster=rosters.make(app.config.get("SYNTHESE_REDIS_URL")))
+    rt = Realtime(app=app, store=app.extensions["synthese.documents"], roster=rosters.make(redis_url))
     rt.pipeline = UpdatePipeline(rt)
     app.extensions["synthese.realtime"] = rt
     _register_hot_handlers(rt)

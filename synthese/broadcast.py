@@ -1,0 +1,101 @@
+"""Relays encoded once per room, written with one system call per recipient.
+
+python-socketio encodes a broadcast once, but a Socket.IO event carrying
+binary data (every Yjs update) still leaves as two Engine.IO packets, so for
+each recipient two queue items, two WebSocket frames encoded and two
+``sendall`` calls. At a forum's load that was the largest share of the
+server's CPU (bench/forum.py). Here the frames of an event are built once
+and queued to every recipient as one packet that synthese.wsserver writes
+as it is.
+
+Only a process whose WebSockets are served by synthese.wsserver may send
+frames (``send_frames``); elsewhere, the manager behaves as python-socketio's.
+"""
+import struct
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+
+class Frames(bytes):
+    """WebSocket frames ready to be written to a connection as they are."""
+
+
+def frame(payload: bytes | str) -> bytes:
+    """One final, unmasked WebSocket frame (RFC 6455 5.2): text for str, binary for bytes."""
+    if isinstance(payload, str):
+        opcode, payload = 0x1, payload.encode("utf-8")
+    else:
+        opcode = 0x2
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return head + payload
+
+
+def encode_event(server, event: str, data, namespace: str) -> list:
+    """The Engine.IO message packets of a Socket.IO event, as python-socketio builds them."""
+    if isinstance(data, tuple):
+        args = list(data)
+    elif data is None:
+        args = []
+    else:
+        args = [data]
+    encoded = server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event] + args).encode()
+    if not isinstance(encoded, list):
+        encoded = [encoded]
+    return [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]
+
+
+class FramesMixin(socketio.Manager):
+    """A client manager whose broadcasts without callback are sent as pre-built frames.
+
+    It sits below the pub/sub layer (see manager_class): with Redis, what a
+    process receives from the channel goes out through here.
+    """
+
+    #: Set once the process's WebSockets are synthese.wsserver's.
+    send_frames = False
+
+    def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        if callback is not None or not self.send_frames:
+            return super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                callback=callback, to=to, **kwargs)
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, room) if sid not in skip]
+        if not recipients:
+            return
+        # Engine.IO message packets are framed with their type ("4") for text;
+        # binary ones go as they are.
+        parts = [p.encode() for p in encode_event(self.server, event, data, namespace)]
+        blob = Frames(b"".join(frame(part) for part in parts))
+        pkt = eio_packet.Packet(eio_packet.MESSAGE, blob)  # encode() gives blob back, as binary
+        for eio_sid in recipients:
+            self.server.eio.send_packet(eio_sid, pkt)
+
+
+class FramesManager(FramesMixin):
+    """One process: broadcasts go straight to this process's sockets."""
+
+
+class FramesRedisManager(socketio.RedisManager, FramesMixin):
+    """Several processes: broadcasts go through Redis, then out of each process as frames.
+
+    The method order puts FramesMixin between the pub/sub layer and the
+    local delivery of python-socketio's Manager.
+    """
+
+
+def manager_for(redis_url: str | None, channel: str = "flask-socketio"):
+    """The client manager for Flask-SocketIO, with or without Redis (same channel as its own)."""
+    if redis_url:
+        return FramesRedisManager(redis_url, channel=channel)
+    return FramesManager()

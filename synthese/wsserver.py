@@ -1,0 +1,156 @@
+"""The HTTP and WebSocket server under gevent: pywsgi with gevent-websocket, adjusted.
+
+gevent-websocket serves the WebSockets, with these changes:
+
+- Nagle's algorithm is off on every connection. A Socket.IO binary event
+  leaves as two small frames; with Nagle on, the second waits for the ACK
+  of the first, which the peer delays by up to 40 ms. Node's servers set
+  TCP_NODELAY too.
+- Reading a message: gevent-websocket unmasks client frames one byte at a
+  time in Python (142 ms for a 512 KiB paste, while no room moves) and
+  buffers a message of any size. Here frames are unmasked in one operation,
+  and a message over the limit closes the connection (1009) before its
+  payload is read.
+- Closing: the status code goes into the close frame (1009, 1007, 1002...),
+  which gevent-websocket leaves out.
+- Writing: synthese.broadcast's pre-built frames are written as they are,
+  in one call.
+"""
+import socket
+import struct
+
+from geventwebsocket.exceptions import ProtocolError, WebSocketError
+from geventwebsocket.handler import WebSocketHandler
+from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header
+from geventwebsocket.websocket import WebSocket as BaseWebSocket
+
+from .broadcast import Frames, FramesMixin
+
+
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    """XOR a client frame's payload with its 4-byte mask (RFC 6455 5.3), as one big-integer operation."""
+    size = len(payload)
+    if not size:
+        return payload
+    key = (mask * (size // 4 + 1))[:size]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(size, "little")
+
+
+class WebSocket(BaseWebSocket):
+    __slots__ = ()
+
+    #: Largest message read from a client, in bytes (set per server).
+    max_message = 1 << 20
+
+    def read_message(self):
+        """The next text (str) or binary (bytes) message; None once closed."""
+        opcode = None
+        parts = []
+        size = 0
+        while True:
+            header = Header.decode_header(self.stream)
+            if header.flags:
+                raise ProtocolError("reserved bits set")
+            if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY, self.OPCODE_CONTINUATION):
+                size += header.length
+                if size > self.max_message:
+                    self.close(1009)  # Message Too Big; its payload is never read
+                    return None
+            payload = self.raw_read(header.length) if header.length else b""
+            if len(payload) != header.length:
+                raise WebSocketError("Unexpected EOF reading frame payload")
+            if header.mask:
+                payload = unmask(payload, header.mask)
+
+            if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
+                if opcode:
+                    raise ProtocolError("a new message inside a fragmented one")
+                opcode = header.opcode
+            elif header.opcode == self.OPCODE_CONTINUATION:
+                if not opcode:
+                    raise ProtocolError("a continuation frame outside a message")
+            elif header.opcode == self.OPCODE_PING:
+                self.handle_ping(header, payload)
+                continue
+            elif header.opcode == self.OPCODE_PONG:
+                self.handle_pong(header, payload)
+                continue
+            elif header.opcode == self.OPCODE_CLOSE:
+                self.handle_close(header, payload)
+                return None
+            else:
+                raise ProtocolError(f"unknown opcode {header.opcode}")
+            parts.append(payload)
+            if header.fin:
+                break
+        message = b"".join(parts)
+        # Invalid UTF-8 raises a UnicodeError: receive() closes with 1007.
+        return message.decode("utf-8") if opcode == self.OPCODE_TEXT else message
+
+    def close(self, code=1000, message=b""):
+        """Close, saying why: gevent-websocket leaves the status code out of the close frame."""
+        if self.closed:
+            self.current_app.on_close(MSG_ALREADY_CLOSED)
+            return
+        reason = message.encode("utf-8") if isinstance(message, str) else bytes(message or b"")
+        try:
+            self.send_frame(struct.pack("!H", code) + reason, self.OPCODE_CLOSE)
+        except WebSocketError:
+            pass  # closing anyway
+        finally:
+            self.closed = True
+            self.stream = self.raw_write = self.raw_read = self.environ = None
+
+    def send(self, message, binary=None):
+        if not isinstance(message, Frames):
+            return super().send(message, binary)
+        if self.closed:
+            self.current_app.on_close(MSG_ALREADY_CLOSED)
+            raise WebSocketError(MSG_ALREADY_CLOSED)
+        try:
+            self.raw_write(message)
+        except OSError:
+            self.current_app.on_close(MSG_SOCKET_DEAD)
+            raise WebSocketError(MSG_SOCKET_DEAD) from None
+
+
+def handler_class(max_message: int):
+    """gevent-websocket's request handler, serving our WebSocket with this message limit."""
+
+    class Socket(WebSocket):
+        __slots__ = ()
+
+    Socket.max_message = max_message
+
+    class Handler(WebSocketHandler):
+        def handle(self):
+            try:
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not TCP (a Unix socket behind a proxy)
+            return super().handle()
+
+        def upgrade_connection(self):
+            result = super().upgrade_connection()
+            ws = getattr(self, "websocket", None)
+            if ws is not None:
+                # Same layout, other methods. (Replacing the object would
+                # close the connection: gevent-websocket closes it on __del__.)
+                ws.__class__ = Socket
+            return result
+
+    return Handler
+
+
+def serve(app, host: str, port: int) -> None:
+    """Serve ``app`` (HTTP and its Socket.IO WebSockets) until the process stops."""
+    from gevent import pywsgi
+
+    from .extensions import socketio
+
+    manager = socketio.server.manager
+    if isinstance(manager, FramesMixin):
+        manager.send_frames = True
+    server = pywsgi.WSGIServer((host, port), app, log=None,
+                               handler_class=handler_class(socketio.server.eio.max_http_buffer_size))
+    server.serve_forever()
