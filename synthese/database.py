@@ -49,6 +49,10 @@ class RawConnection:
             if is_sqlite(conn):
                 conn.isolation_level = None  # explicit BEGIN / COMMIT below
                 configure_sqlite(conn, self.autocheckpoint, self.busy_timeout_ms)
+            else:
+                # A statement on its own is its own transaction: the common
+                # append is one statement, one round trip (no BEGIN, no COMMIT).
+                conn.autocommit = True
             self._conn = conn
         return self._conn
 
@@ -56,19 +60,18 @@ class RawConnection:
     def sqlite(self) -> bool:
         return self.dialect.name == "sqlite"
 
+    def cursor(self):
+        return self.get().cursor()
+
     def begin(self):
         """A cursor inside a new write transaction."""
-        cursor = self.get().cursor()
-        if self.sqlite:
-            # Take the write lock now, not at the first write (no upgrade deadlock).
-            cursor.execute("BEGIN IMMEDIATE")
+        cursor = self.cursor()
+        # SQLite: take the write lock now, not at the first write (no upgrade deadlock).
+        cursor.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
         return cursor
 
     def commit(self) -> None:
-        if self.sqlite:
-            self._conn.execute("COMMIT")
-        else:
-            self._conn.commit()
+        self._conn.execute("COMMIT")
 
     def discard(self) -> None:
         """Drop the connection after an error; the next call reconnects."""

@@ -205,36 +205,55 @@ class DocumentStore:
         by_atelier: dict[int, list[Pending]] = {}
         for item in batch:
             by_atelier.setdefault(item.atelier_id, []).append(item)
-        conn, p = self._log, self._log.p
+        conn = self._log
         now = _timestamp(conn)
         result = []
         try:
-            cursor = conn.begin()
+            # One sheet (the usual batch) on PostgreSQL: one statement, its own transaction.
+            alone = len(by_atelier) == 1 and not conn.sqlite
+            cursor = conn.cursor() if alone else conn.begin()
+            # Sheets in a fixed order: appenders in other processes lock heads in the same order.
             for atelier_id, items in sorted(by_atelier.items()):
-                # Row lock on the head: concurrent appenders (other processes)
-                # queue here, so sequence numbers follow commit order.
-                cursor.execute(
-                    f"UPDATE sheet_documents SET head_seq = head_seq + {p}, edited_at = {p} "
-                    f"WHERE atelier_id = {p} RETURNING head_seq, snapshot_seq",
-                    (len(items), now, atelier_id),
-                )
-                head = cursor.fetchone()
+                head = self._append_rows(cursor, atelier_id, items, now)
                 if head is None:
                     logger.warning("dropping %d update(s) for deleted atelier %s", len(items), atelier_id)
                     continue
                 head_seq, snapshot_seq = head
-                first = head_seq - len(items) + 1
-                cursor.executemany(
-                    "INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at) "
-                    f"VALUES ({p}, {p}, {p}, {p}, {p})",
-                    [(atelier_id, first + i, item.data, item.credential_id, now) for i, item in enumerate(items)],
-                )
-                result.append(Appended(atelier_id, first, items, head_seq - snapshot_seq))
-            conn.commit()
+                result.append(Appended(atelier_id, head_seq - len(items) + 1, items, head_seq - snapshot_seq))
+            if not alone:
+                conn.commit()
         except Exception:
             conn.discard()
             raise
         return result
+
+    def _append_rows(self, cursor, atelier_id: int, items: list[Pending], now) -> tuple[int, int] | None:
+        """Advance a sheet's head and insert its rows; (head_seq, snapshot_seq), or None if it is gone.
+
+        The head's row lock makes concurrent appenders (other processes)
+        queue, so sequence numbers follow commit order, without gaps.
+        """
+        p = self._log.p
+        if not self._log.sqlite:
+            cursor.execute(_APPEND_POSTGRES, {
+                "atelier": atelier_id, "n": len(items), "now": now,
+                "data": [item.data for item in items], "credentials": [item.credential_id for item in items],
+            })
+            return cursor.fetchone()
+        cursor.execute(
+            f"UPDATE sheet_documents SET head_seq = head_seq + {p}, edited_at = {p} "
+            f"WHERE atelier_id = {p} RETURNING head_seq, snapshot_seq",
+            (len(items), now, atelier_id),
+        )
+        head = cursor.fetchone()
+        if head is not None:
+            first = head[0] - len(items) + 1
+            cursor.executemany(
+                "INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at) "
+                f"VALUES ({p}, {p}, {p}, {p}, {p})",
+                [(atelier_id, first + i, item.data, item.credential_id, now) for i, item in enumerate(items)],
+            )
+        return head
 
     def append_edit(self, atelier_id: int, data: bytes, credential_id: int | None = None) -> int:
         """Append one server-side edit (a merge, a restore) in the session's transaction.
@@ -305,7 +324,7 @@ class DocumentStore:
     def _fold(self, conn, atelier_id: int) -> tuple[int, Doc, int]:
         """Read the snapshot and the log after it: (snapshot_seq, folded doc, last seq)."""
         p = conn.p
-        cursor = conn.get().cursor()
+        cursor = conn.cursor()
         cursor.execute(f"SELECT snapshot, snapshot_seq FROM sheet_documents WHERE atelier_id = {p}", (atelier_id,))
         snapshot, old_seq = cursor.fetchone()
         cursor.execute(
@@ -313,8 +332,6 @@ class DocumentStore:
             (atelier_id, old_seq),
         )
         rows = cursor.fetchall()
-        if not conn.sqlite:
-            conn.get().rollback()
         sheet = Sheet(atelier_id, seq=old_seq, loaded=True)
         if snapshot:
             sheet.doc.apply_update(bytes(snapshot))
@@ -335,6 +352,21 @@ class DocumentStore:
             except Exception:
                 self._compactor.discard()
                 raise
+
+
+#: Head and rows of one sheet in one statement (one round trip, atomic on its own).
+_APPEND_POSTGRES = """
+WITH head AS (
+    UPDATE sheet_documents SET head_seq = head_seq + %(n)s, edited_at = %(now)s
+    WHERE atelier_id = %(atelier)s
+    RETURNING head_seq, snapshot_seq
+), added AS (
+    INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at)
+    SELECT %(atelier)s, head.head_seq - %(n)s + item.ord, item.data, item.credential_id, %(now)s
+    FROM head, unnest(%(data)s::bytea[], %(credentials)s::integer[]) WITH ORDINALITY AS item(data, credential_id, ord)
+)
+SELECT head_seq, snapshot_seq FROM head
+"""
 
 
 def _timestamp(conn):
