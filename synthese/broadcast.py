@@ -11,11 +11,15 @@ as it is.
 Only a process whose WebSockets are served by synthese.wsserver may send
 frames (``send_frames``); elsewhere, the manager behaves as python-socketio's.
 """
+import logging
+import queue
 import struct
 
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
+
+log = logging.getLogger(__name__)
 
 
 class Frames(bytes):
@@ -91,7 +95,33 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
 
     The method order puts FramesMixin between the pub/sub layer and the
     local delivery of python-socketio's Manager.
+
+    This process's own sockets are served at once; the message for the other
+    processes is published by a task of its own, in order, so that whoever
+    emits (the commit pipeline above all) does not wait for Redis's reply.
     """
+
+    #: Messages waiting for Redis, at most. Beyond, they are dropped (and
+    #: logged): Redis delivers at most once anyway, and clients heal by
+    #: their periodic resync.
+    MAX_WAITING = 10_000
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._outbox = None
+
+    def _publish(self, data):
+        if self._outbox is None:
+            self._outbox = self.server.eio.create_queue(self.MAX_WAITING)
+            self.server.start_background_task(self._publish_in_order)
+        try:
+            self._outbox.put_nowait(data)
+        except queue.Full:
+            log.error("Redis is not keeping up: a relay to the other processes was dropped")
+
+    def _publish_in_order(self):
+        while True:
+            super()._publish(self._outbox.get())
 
 
 def manager_for(redis_url: str | None, channel: str = "flask-socketio"):
