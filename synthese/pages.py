@@ -240,12 +240,21 @@ def render_version(atelier: Atelier, shown, role: str):
     )
 
 
-@bp.post("/ateliers/<int:atelier_id>/publish")
-def publish(atelier_id):
+def _sheet_post(atelier_id: int, action: str):
+    """A form post about a sheet: its CSRF token checked, and the poster's right to ``action``.
+
+    Returns the atelier and the poster's credential.
+    """
     check_csrf()
     found = atelier_or_404(atelier_id)
     role, credential = atelier_role(found)
-    require(role, "sheet.publish")
+    require(role, action)
+    return found, credential
+
+
+@bp.post("/ateliers/<int:atelier_id>/publish")
+def publish(atelier_id):
+    found, credential = _sheet_post(atelier_id, "sheet.publish")
     result = domain_flash(publication.publish, found, credential)
     if result:
         shown, new = result
@@ -256,9 +265,7 @@ def publish(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/unpublish")
 def unpublish(atelier_id):
-    check_csrf()
-    found = atelier_or_404(atelier_id)
-    require(atelier_role(found)[0], "sheet.unpublish")
+    found, _credential = _sheet_post(atelier_id, "sheet.unpublish")
     publication.unpublish(found)
     flash(_("La fiche n'est plus publique."))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
@@ -267,10 +274,7 @@ def unpublish(atelier_id):
 @bp.post("/ateliers/<int:atelier_id>/versions/<int:number>/restore")
 def restore(atelier_id, number):
     """Bring the live sheet back to a published version, as a new edit."""
-    check_csrf()
-    found = atelier_or_404(atelier_id)
-    role, credential = atelier_role(found)
-    require(role, "sheet.restore")
+    found, credential = _sheet_post(atelier_id, "sheet.restore")
     edit = domain_flash(history.restore, found, "version", number, credential.id)
     if edit is not None:
         realtime.relay_edit(found.id, edit)
