@@ -206,12 +206,16 @@ def test_other_pages_have_no_accessibility_violations(live):
     async def scenario():
         async with async_playwright() as p:
             browser = await p.chromium.launch(**LAUNCH)
-            participant = await browser.new_page(locale="fr-FR")
-            await participant.goto(f"{live.base_url}/t/{room['participant']}")
+
+            async def signed_in(token, locale="fr-FR"):
+                page = await browser.new_page(locale=locale)
+                await page.goto(f"{live.base_url}/t/{token}")
+                return page
+
+            participant = await signed_in(room["participant"])
             await expect(participant.get_by_role("heading", name="Proposer un atelier")).to_be_visible()
             await check_axe(participant, "participant event page")
-            porteur = await browser.new_page(locale="fr-FR")
-            await porteur.goto(f"{live.base_url}/t/{room['porteur']}")
+            porteur = await signed_in(room["porteur"])
             await porteur.goto(f"{live.base_url}/ateliers/{room['id']}/edit")
             await check_axe(porteur, "atelier form")
             await porteur.goto(f"{live.base_url}/ateliers/{room['id']}")
@@ -222,8 +226,7 @@ def test_other_pages_have_no_accessibility_violations(live):
             await porteur.get_by_role("link", name="Version 1").click()
             await expect(porteur.get_by_role("link", name="fiche en cours d'écriture")).to_be_visible()
             await check_axe(porteur, "version (member)")
-            organiser = await browser.new_page(locale="en-GB")
-            await organiser.goto(f"{live.base_url}/t/{org}")
+            organiser = await signed_in(org, locale="en-GB")
             await organiser.goto(f"{live.base_url}/events/{room['slug']}/manage?lang=en")
             await check_axe(organiser, "manage (English)")
             await organiser.get_by_label("or pasted markdown").fill("# Atelier 6 - Collé\n\n## Synthèse\n\nS.\n\nnot a sheet")

@@ -3,10 +3,11 @@ import json
 import os
 import struct
 
-import pytest
 import requests
 import websocket
 from pycrdt import Doc, Text
+
+from synthese.config import MAX_UPDATE_BYTES
 
 from tests.ysocket import YClient, wait_until
 
@@ -22,7 +23,7 @@ def join_room(ws, room, token):
     ns = f"/yjs|atelier-{room['id']}"
     ws.send(f"40{ns},{json.dumps({'token': token})}")
     # The server's sync step 1 (a text packet and its binary attachment) may come first.
-    while not str(reply := ws.recv()).startswith(f"40{ns},"):
+    while not str(ws.recv()).startswith(f"40{ns},"):
         pass
     return ns
 
@@ -63,7 +64,7 @@ def test_message_over_the_limit_is_refused_before_it_is_read(live):
 def test_fragments_over_the_limit_are_refused(live):
     """The limit holds for a message sent in many small frames too."""
     ws = engineio_socket(live)
-    limit = 2 * 512 * 1024
+    limit = 2 * MAX_UPDATE_BYTES  # the server's message limit (realtime.init_app)
     chunk = b"\x00" * 60_000
     for i in range(limit // len(chunk) + 2):
         frame = websocket.ABNF.create_frame(chunk, websocket.ABNF.OPCODE_BINARY if i == 0 else websocket.ABNF.OPCODE_CONT,
