@@ -161,14 +161,18 @@ def run_round(server, args, round_no: int) -> dict:
         stdout=subprocess.PIPE, text=True,
     )
     load_sampler = Sampler(load.pid)
-    time.sleep(args.warmup)  # clients connect and sync before the probe starts
+    # Once every client has synced, the load says it starts writing; the
+    # probe runs inside the writing time, ending before the clients leave
+    # (360 sockets closing at once is another workload).
+    started = load.stdout.readline()
+    time.sleep(args.warmup)
     for sampler in samplers:
         sampler.start()
     load_sampler.start()
     probe = subprocess.Popen(
         # With several processes the probe's writer and reader sit on different ones.
         ["node", str(JS / "probe.mjs"), f"--url={urls}", f"--room={server.probe_room}",
-         f"--token={server.token}", f"--duration={args.duration - 2}"],
+         f"--token={server.token}", f"--duration={args.duration - args.warmup - 3}"],
         stdout=subprocess.PIPE, text=True,
     )
     probe_out, _ = probe.communicate(timeout=args.duration + 60)
@@ -178,6 +182,7 @@ def run_round(server, args, round_no: int) -> dict:
              "per_process": per_process}
     load_usage = load_sampler.stop()
     load_out, _ = load.communicate(timeout=args.duration + args.settle + 120)
+    load_out = started + load_out
     try:
         probe_result = json.loads(probe_out.strip().splitlines()[-1])
         load_result = json.loads(load_out.strip().splitlines()[-1])
@@ -258,7 +263,8 @@ def main():
     parser.add_argument("--period", type=int, default=400, help="ms between a writer's edits")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per round")
     parser.add_argument("--settle", type=int, default=30, help="seconds allowed to converge after the load")
-    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--warmup", type=float, default=2,
+                        help="seconds of writing before the probe starts (it stops 3 s before the writing does)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating")
     parser.add_argument("--modes", default="gevent", help="Synthèse async modes to measure, comma-separated")
     parser.add_argument("--processes", type=int, default=1,

@@ -33,6 +33,9 @@ await sleep(1000)
 
 const timers = []
 const started = Date.now()
+// Tells the benchmark when to start its probe, so that the probe measures
+// the load itself, not its start nor everyone leaving at its end.
+process.stdout.write(JSON.stringify({ writing: true }) + '\n')
 for (const r of roomsState) {
   for (const w of r.writers) {
     // Spread writers over the period, as people do not type in step.
