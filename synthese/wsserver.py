@@ -36,11 +36,22 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(size, "little")
 
 
+class _NoApp:
+    """gevent-websocket's stand-in for an application that has no close hook (ours)."""
+
+    @staticmethod
+    def on_close(*_):
+        pass
+
+
 class WebSocket(BaseWebSocket):
     __slots__ = ()
 
     #: Largest message read from a client, in bytes (set per server).
     max_message = 1 << 20
+
+    #: gevent-websocket defines a new class for every closing socket here.
+    current_app = _NoApp()
 
     def read_message(self):
         """The next text (str) or binary (bytes) message; None once closed."""
