@@ -157,7 +157,8 @@ def run_round(server, args, round_no: int) -> dict:
     load = subprocess.Popen(
         ["node", str(JS / "load.mjs"), f"--url={urls}", f"--rooms={','.join(rooms)}",
          f"--token={server.token}", f"--clients={args.clients}", f"--writers={args.writers}",
-         f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}"],
+         f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}",
+         f"--presence={args.presence}"],
         stdout=subprocess.PIPE, text=True,
     )
     load_sampler = Sampler(load.pid)
@@ -261,6 +262,8 @@ def main():
     parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--writers", type=int, default=2)
     parser.add_argument("--period", type=int, default=400, help="ms between a writer's edits")
+    parser.add_argument("--presence", default="no", choices=["yes", "no"],
+                        help="writers also move their cursor at each edit (one awareness update per edit)")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per round")
     parser.add_argument("--settle", type=int, default=30, help="seconds allowed to converge after the load")
     parser.add_argument("--warmup", type=float, default=2,

@@ -2,6 +2,7 @@
 import * as Y from 'yjs'
 import { io } from 'socket.io-client'
 import { SocketIOProvider } from 'y-socket.io'
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 
 // Every stock provider adds a process 'exit' listener; hundreds are expected here.
 process.setMaxListeners(0)
@@ -31,12 +32,23 @@ export function leanReader (url, room, token, stats) {
 
 // A writer whose document only holds its own edits: valid Yjs updates,
 // appended at the end of its own text, without applying anyone else's.
-export function leanWriter (url, room, token, stats, name) {
+// With ``presence``, each edit also moves the writer's cursor, as the sheet
+// page does (y-codemirror.next sets it on every selection change): one
+// awareness update per edit, as people typing send.
+export function leanWriter (url, room, token, stats, name, presence = false) {
   const socket = rawSocket(url, room, token)
   const doc = new Y.Doc()
   const text = doc.getText('synthese')
   const written = []
   doc.on('update', (update) => socket.emit('sync-update', update))
+  const awareness = presence ? new Awareness(doc) : null
+  if (awareness) {
+    awareness.setLocalState({ user: { name, color: '#30bced', colorLight: '#30bced33' }, section: 'synthese' })
+    awareness.on('update', ({ added, updated, removed }) => {
+      socket.emit('awareness-update', encodeAwarenessUpdate(awareness, added.concat(updated, removed)))
+    })
+    socket.on('connect', () => socket.emit('awareness-update', encodeAwarenessUpdate(awareness, [doc.clientID])))
+  }
   socket.on('connect', () => socket.emit('sync-step-1', EMPTY_SV, () => {}))
   // Offline edits are pulled by the server's own sync step 1.
   socket.on('sync-step-1', (sv, ack) => ack(Y.encodeStateAsUpdate(doc, new Uint8Array(sv))))
@@ -52,8 +64,12 @@ export function leanWriter (url, room, token, stats, name) {
       text.insert(text.length, token)
       written.push(token)
       stats.sent++
+      if (awareness) {
+        const at = Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(text, text.length))
+        awareness.setLocalStateField('cursor', { anchor: at, head: at })
+      }
     },
-    close: () => socket.disconnect()
+    close: () => { if (awareness) awareness.destroy(); socket.disconnect() }
   }
 }
 

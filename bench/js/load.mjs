@@ -2,7 +2,7 @@
 // PERIOD ms, lean readers, and one full stock client that checks at the end
 // that every written token arrived. Prints one JSON line of results.
 // Usage: node load.mjs --url=... --rooms=atelier-1,atelier-2 --token=T
-//        --clients=12 --writers=2 --period=400 --duration=30 [--settle=30]
+//        --clients=12 --writers=2 --period=400 --duration=30 [--settle=30] [--presence=yes]
 import { leanReader, leanWriter, fullClient, synced, sleep, args } from './clients.mjs'
 
 const a = args()
@@ -14,6 +14,7 @@ const rooms = a.rooms.split(',')
 const perRoom = Number(a.clients || 12)
 const writersPerRoom = Number(a.writers || 2)
 const period = Number(a.period || 400)
+const presence = a.presence === 'yes'
 const duration = Number(a.duration || 30) * 1000
 const settle = Number(a.settle || 30) * 1000
 const token = a.token || ''
@@ -24,7 +25,7 @@ for (const room of rooms) {
   const checker = fullClient(urls[0], room, token)
   const writers = []
   const readers = []
-  for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(pick(), room, token, stats, `${room}.w${i}`))
+  for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(pick(), room, token, stats, `${room}.w${i}`, presence))
   for (let i = 0; i < perRoom - writersPerRoom - 1; i++) readers.push(leanReader(pick(), room, token, stats))
   roomsState.push({ room, checker, writers, readers })
 }
