@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "event.dashboard": frozenset({ORGANISER}),
     "event.export": frozenset({ORGANISER}),
     "event.import": frozenset({ORGANISER}),
+    "event.members": frozenset({ORGANISER}),
     # Ateliers
     "atelier.create": frozenset({ORGANISER}),
     "atelier.propose": frozenset({PORTEUR, PARTICIPANT}),

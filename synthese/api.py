@@ -8,8 +8,8 @@ import secrets
 from flask import Response, current_app, request, session, url_for
 from flask_smorest import Blueprint
 
-from . import (access, ateliers, auth, events, exporting, history, importing, publication, ratelimit, realtime,
-               schemas, tokens)
+from . import (access, ateliers, auth, events, exporting, history, importing, members, publication, ratelimit,
+               realtime, schemas, tokens)
 from .documents import current_store
 from .errors import ApiError
 from .extensions import db
@@ -238,6 +238,46 @@ def dashboard_data(event: Event) -> dict:
             "edited_since_published": status["edited_since_published"],
         })
     return {"ateliers": rows, "present": total}
+
+
+# -- who has access ----------------------------------------------------------------
+
+
+def member_out(credential: Credential) -> dict:
+    return {"id": credential.id, "role": credential.role, "name": credential.name,
+            "organisation": credential.organisation, "atelier": credential.atelier_id,
+            "created_at": credential.created_at, "revoked": credential.revoked_at is not None}
+
+
+@blp.get("/events/<slug>/members")
+@blp.response(200, schemas.Member(many=True))
+def list_members(slug):
+    """Every link of the event (organisers, porteurs, participants), revoked ones included (organiser)."""
+    event = _event(slug)
+    require(event_role(event)[0], "event.members")
+    return [member_out(c) for c in members.members(event)]
+
+
+@blp.post("/events/<slug>/members/<int:credential_id>/revoke")
+@blp.response(200, schemas.Member)
+def revoke_member(slug, credential_id):
+    """Withdraw one access: its token opens nothing any more and its live sockets close (organiser)."""
+    event = _event(slug)
+    role, credential = event_role(event)
+    require(role, "event.members")
+    revoked = _domain(members.revoke, event, credential_id, credential)
+    realtime.disconnect_credential(revoked.id, [a.id for a in event.ateliers])
+    return member_out(revoked)
+
+
+@blp.post("/events/<slug>/organiser-links")
+@blp.response(201, schemas.OrganiserLink)
+def new_organiser_link(slug):
+    """Another organiser link, e.g. before revoking one that leaked (organiser)."""
+    event = _event(slug)
+    require(event_role(event)[0], "event.members")
+    token = members.new_organiser_link(event)
+    return {"organiser_token": token, "organiser_url": sign_in_url(token)}
 
 
 # -- ateliers --------------------------------------------------------------------

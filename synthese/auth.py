@@ -20,9 +20,11 @@ def sign_in(session, credential: Credential) -> None:
 
 
 def session_credentials(session) -> list[Credential]:
-    """The credentials this browser signed in with that still exist."""
+    """The credentials this browser signed in with that still exist and are not revoked."""
     ids = session.get("credentials") or []
     if not isinstance(ids, list) or not ids:
         return []
     ids = [i for i in ids if isinstance(i, int)][:MAX_CREDENTIALS]
-    return list(db.session.execute(select(Credential).where(Credential.id.in_(ids))).scalars())
+    return list(db.session.execute(
+        select(Credential).where(Credential.id.in_(ids), Credential.revoked_at.is_(None))
+    ).scalars())

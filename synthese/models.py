@@ -106,6 +106,8 @@ class Credential(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     organisation: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the organiser withdrew this access; the token then opens nothing.
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     event: Mapped[Event] = relationship()
     atelier: Mapped[Atelier | None] = relationship()

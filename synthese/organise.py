@@ -8,7 +8,7 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
                    url_for)
 from markupsafe import Markup
 
-from . import ateliers, auth, events, importing, ratelimit, realtime
+from . import access, ateliers, auth, events, importing, members, ratelimit, realtime
 from .api import sign_in_url
 from .events import DomainError
 from .extensions import db
@@ -89,10 +89,12 @@ def new_event():
 @bp.get("/events/<slug>/manage")
 def manage(slug):
     event = event_or_404(slug)
-    require(event_role(event)[0], "event.manage")
+    role, credential = event_role(event)
+    require(role, "event.manage")
     return render_template(
         "event_manage.html", event=event, ateliers=events.ordered_ateliers(event),
         full_title=events.full_title, join_code=events.format_code(event.join_code),
+        members=members.members(event) if access.can(role, "event.members") else [], me=credential,
     )
 
 
@@ -118,6 +120,25 @@ def change_code(slug):
     flash(_("Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.")
           .format(code=events.format_code(event.join_code)))
     return redirect(url_for("organise.manage", slug=slug))
+
+
+@bp.post("/events/<slug>/manage/members/<int:credential_id>/revoke")
+def revoke_member(slug, credential_id):
+    event = _managed_event(slug, "event.members")
+    revoked = domain_flash(members.revoke, event, credential_id, event_role(event)[1])
+    if revoked:
+        realtime.disconnect_credential(revoked.id, [a.id for a in event.ateliers])
+        flash(_("L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.")
+              .format(name=revoked.name))
+    return redirect(url_for("organise.manage", slug=slug) + "#members")
+
+
+@bp.post("/events/<slug>/manage/organiser-link")
+def organiser_link(slug):
+    event = _managed_event(slug, "event.members")
+    flash_link(_("Nouveau lien d'organisation : gardez-le, il ne sera plus affiché"),
+               sign_in_url(members.new_organiser_link(event)))
+    return redirect(url_for("organise.manage", slug=slug) + "#members")
 
 
 @bp.post("/events/<slug>/manage/sessions")

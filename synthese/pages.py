@@ -200,6 +200,7 @@ def atelier(atelier_id):
                 "vous",
                 "Vous êtes dans la liste des participants.",
                 "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.",
+                "L'organisation a retiré votre accès à cet événement.",
             ]
         },
     }

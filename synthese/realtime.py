@@ -52,20 +52,25 @@ class Realtime:
     pipeline: "UpdatePipeline | None" = None
     #: Who is where in the other processes too (Redis), or only here.
     roster: rosters.Roster = field(default_factory=rosters.Roster)
-    _renewing: bool = False
+    _sharing: bool = False
 
     def opened(self, sid: str, conn: Connection) -> None:
         self.connections[sid] = conn
         self.room_sizes[conn.atelier_id] = self.room_sizes.get(conn.atelier_id, 0) + 1
         self.roster.opened(conn.atelier_id, sid, conn.credential_id, conn.role)
-        if self.roster.shared and not self._renewing:
-            self._renewing = True
-            socketio.start_background_task(self._renew)
+        if self.roster.shared and not self._sharing:
+            self._sharing = True
+            socketio.start_background_task(self._share)
 
-    def _renew(self) -> None:
+    def _share(self) -> None:
+        """Write presence to Redis in batches; renew this process's entries now and then."""
+        renewed = time.monotonic()
         while True:
-            socketio.sleep(rosters.RENEW_EVERY)
-            self.roster.renew(self.connections)
+            socketio.sleep(rosters.FLUSH_EVERY)
+            self.roster.flush()
+            if time.monotonic() - renewed >= rosters.RENEW_EVERY:
+                renewed = time.monotonic()
+                self.roster.renew(self.connections)
 
     def closed(self, sid: str) -> tuple["Connection | None", bool]:
         """Forget a socket; returns its connection and whether its room is now empty here."""
@@ -83,12 +88,13 @@ class Realtime:
 
     def people(self, atelier_ids) -> dict[int, dict[int, str]]:
         """Per atelier, the credentials connected (to every process, with Redis) and their roles."""
-        shared = self.roster.people(atelier_ids) if self.roster.shared else None
-        if shared is not None:
-            return shared
-        found: dict[int, dict[int, str]] = {}
+        # Redis for everyone (this process's latest comings are written
+        # within roster.FLUSH_EVERY), and this process's own sockets as they are now.
+        found = (self.roster.people(atelier_ids) if self.roster.shared else None) or {}
+        wanted = set(atelier_ids)
         for conn in list(self.connections.values()):
-            found.setdefault(conn.atelier_id, {})[conn.credential_id] = conn.role
+            if conn.atelier_id in wanted:
+                found.setdefault(conn.atelier_id, {})[conn.credential_id] = conn.role
         return found
 
     def present(self, room: str) -> list[awareness.Entry]:
@@ -279,6 +285,24 @@ def close_room(atelier_id: int) -> None:
     as the atelier's document is gone.
     """
     socketio.emit("synthese:removed", None, namespace=namespace_for(atelier_id))
+
+
+def disconnect_credential(credential_id: int, atelier_ids) -> int:
+    """Close the live sockets of a revoked credential, in every process; returns how many.
+
+    Each is first told why (its page stops and says so), then disconnected
+    by the server, which the stock client does not retry; connecting again
+    with the revoked token is refused.
+    """
+    rt = state()
+    found = {(conn.atelier_id, sid) for sid, conn in list(rt.connections.items())
+             if conn.credential_id == credential_id}
+    found.update(rt.roster.sockets(atelier_ids, credential_id))
+    for atelier_id, sid in found:
+        namespace = namespace_for(atelier_id)
+        socketio.server.emit("synthese:revoked", None, to=sid, namespace=namespace)
+        socketio.server.disconnect(sid, namespace=namespace)
+    return len(found)
 
 
 def relay_edit(atelier_id: int, update: bytes) -> None:

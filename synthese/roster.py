@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 STALE_AFTER = 60.0
 #: How often a process renews its entries.
 RENEW_EVERY = 20.0
+#: How often a process writes its sockets' comings, goings and presence.
+FLUSH_EVERY = 0.1
 
 
 class Roster:
@@ -47,8 +49,17 @@ class Roster:
     def renew(self, connections: dict) -> None:
         pass
 
+    def flush(self) -> None:
+        pass
+
+    def sockets(self, atelier_ids, credential_id: int) -> list[tuple[int, str]]:
+        """(atelier, socket id) of one credential's sockets in every process."""
+        return []
+
 
 class RedisRoster(Roster):
+    """Presence in Redis, written in batches by the process's sharing task (see flush)."""
+
     shared = True
 
     def __init__(self, url: str):
@@ -59,6 +70,10 @@ class RedisRoster(Roster):
         self.pid = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._failing = False
         self._lock = threading.Lock()
+        #: Writes waiting for the next flush: sockets opened and closed, in
+        #: order, and each room's latest awareness state per client (None: gone).
+        self._people: list[tuple[int, str, str | None]] = []
+        self._states: dict[str, dict[str, str | None]] = {}
 
     # Redis away: presence falls back to this process's own sockets.
     def _try(self, what, fn, default=None):
@@ -73,29 +88,56 @@ class RedisRoster(Roster):
             self._failing = True
             return default
 
+    # Opening, closing and announcing only note what to write: they run in
+    # the socket handlers, where a Redis round trip each (an awareness
+    # update per keystroke) would hold the socket's reader.
     def opened(self, atelier_id, sid, credential_id, role):
         value = json.dumps({"credential": credential_id, "role": role, "ts": time.time()})
-        self._try("opened", lambda: self.redis.hset(f"synthese:people:{atelier_id}", f"{self.pid}:{sid}", value))
+        with self._lock:
+            self._people.append((atelier_id, f"{self.pid}:{sid}", value))
 
     def closed(self, atelier_id, sid):
-        self._try("closed", lambda: self.redis.hdel(f"synthese:people:{atelier_id}", f"{self.pid}:{sid}"))
+        with self._lock:
+            self._people.append((atelier_id, f"{self.pid}:{sid}", None))
 
     def announced(self, room, entries):
         now = time.time()
-        live = {str(e.client_id): json.dumps({"clock": e.clock, "state": e.state, "ts": now})
-                for e in entries if not e.gone}
-        gone = [str(e.client_id) for e in entries if e.gone]
+        with self._lock:
+            states = self._states.setdefault(room, {})
+            for e in entries:
+                states[str(e.client_id)] = None if e.gone else json.dumps(
+                    {"clock": e.clock, "state": e.state, "ts": now})
+
+    def flush(self) -> None:
+        """Write what was noted since the last flush, in one round trip.
+
+        If Redis is away it is lost: renew() rewrites the sockets, and
+        clients announce themselves again every 15 s.
+        """
+        with self._lock:
+            people, self._people = self._people, []
+            states, self._states = self._states, {}
+        if not people and not states:
+            return
 
         def write():
-            pipe = self.redis.pipeline()
-            if live:
-                pipe.hset(f"synthese:aw:{room}", mapping=live)
-            if gone:
-                pipe.hdel(f"synthese:aw:{room}", *gone)
-            pipe.expire(f"synthese:aw:{room}", int(STALE_AFTER * 2))
+            pipe = self.redis.pipeline(transaction=False)
+            for atelier_id, field, value in people:
+                if value is None:
+                    pipe.hdel(f"synthese:people:{atelier_id}", field)
+                else:
+                    pipe.hset(f"synthese:people:{atelier_id}", field, value)
+            for room, by_client in states.items():
+                live = {k: v for k, v in by_client.items() if v is not None}
+                gone = [k for k, v in by_client.items() if v is None]
+                if live:
+                    pipe.hset(f"synthese:aw:{room}", mapping=live)
+                if gone:
+                    pipe.hdel(f"synthese:aw:{room}", *gone)
+                pipe.expire(f"synthese:aw:{room}", int(STALE_AFTER * 2))
             pipe.execute()
 
-        self._try("announced", write)
+        self._try("flush", write)
 
     def states(self, room):
         found = self._try("states", lambda: self.redis.hgetall(f"synthese:aw:{room}"), {})
@@ -126,6 +168,22 @@ class RedisRoster(Roster):
                 value = json.loads(raw)
                 if now - value["ts"] < STALE_AFTER:
                     found.setdefault(atelier_id, {})[value["credential"]] = value["role"]
+        return found
+
+    def sockets(self, atelier_ids, credential_id):
+        ids = list(atelier_ids)
+
+        def read():
+            pipe = self.redis.pipeline(transaction=False)
+            for atelier_id in ids:
+                pipe.hgetall(f"synthese:people:{atelier_id}")
+            return pipe.execute()
+
+        found = []
+        for atelier_id, entries in zip(ids, self._try("sockets", read) or []):
+            for key, raw in entries.items():
+                if json.loads(raw)["credential"] == credential_id:
+                    found.append((atelier_id, key.decode().split(":", 1)[1]))
         return found
 
     def renew(self, connections):

@@ -233,3 +233,18 @@ class DashboardRow(AtelierSummary):
 class Dashboard(ma.Schema):
     ateliers = ma.fields.List(ma.fields.Nested(DashboardRow))
     present = ma.fields.Integer(metadata={"description": "People connected to a sheet"})
+
+
+class Member(ma.Schema):
+    id = ma.fields.Integer()
+    role = ma.fields.String(metadata={"description": "organiser, porteur or participant"})
+    name = ma.fields.String()
+    organisation = ma.fields.String()
+    atelier = ma.fields.Integer(allow_none=True, metadata={"description": "The atelier a porteur hosts"})
+    created_at = ma.fields.DateTime()
+    revoked = ma.fields.Boolean(metadata={"description": "Whether the organiser withdrew this access"})
+
+
+class OrganiserLink(ma.Schema):
+    organiser_token = ma.fields.String(metadata={"description": "Secret: grants the organiser role"})
+    organiser_url = ma.fields.String(metadata={"description": "Secret link that signs a browser in as organiser"})

@@ -26,10 +26,10 @@ def issue(**fields) -> tuple[Credential, str]:
 
 
 def find(token: object) -> Credential | None:
-    """The credential a presented token belongs to, if any."""
+    """The credential a presented token belongs to, if any and not revoked."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     # Looking up the hash leaks at most timing about the hash, never the token.
     return db.session.execute(
-        select(Credential).where(Credential.token_hash == hash_token(token))
+        select(Credential).where(Credential.token_hash == hash_token(token), Credential.revoked_at.is_(None))
     ).scalar_one_or_none()

@@ -1,4 +1,5 @@
 """Fixtures: an app on a fresh migrated database, a live server, factories."""
+import contextlib
 import os
 from contextlib import contextmanager
 import signal
@@ -227,6 +228,17 @@ def processes(tmp_path: Path, count: int = 2, database_url: str | None = None, *
     """Several ``synthese serve`` processes on one database (a shared SQLite
     file by default), stopped on exit; pass SYNTHESE_REDIS_URL=... to link them."""
     database_url = database_url or f"sqlite:///{tmp_path / 'shared.db'}"
+    if env.get("SYNTHESE_REDIS_URL"):
+        # Each test starts on a fresh database, whose atelier ids an earlier
+        # test's killed processes may have left presence entries for (they
+        # age out after a minute).
+        import redis
+
+        with contextlib.suppress(redis.RedisError):
+            client = redis.Redis.from_url(env["SYNTHESE_REDIS_URL"], socket_timeout=1)
+            stale = list(client.scan_iter("synthese:people:*")) + list(client.scan_iter("synthese:aw:*"))
+            if stale:
+                client.delete(*stale)
     servers = []
     try:
         for i in range(count):

@@ -150,17 +150,20 @@ provider.on('sync', (synced) => {
 })
 window.addEventListener('offline', () => provider.socket.io.engine?.close())
 
-// The organiser removed this atelier (or merged it into another): stop here.
-provider.socket.on('synthese:removed', () => {
+// The organiser removed this atelier (or merged it into another), or
+// withdrew this person's access: stop here and say why.
+function stop (why) {
   provider.disconnect()
-  setStatus('Cet atelier a été supprimé ou fusionné dans un autre par l\'organisation.', 'offline')
+  setStatus(why, 'offline')
   for (const section of config.sections) {
     document.getElementById('editor-' + section.key).view.dispatch({
       effects: readOnly.reconfigure(EditorState.readOnly.of(true))
     })
   }
   if (participateBtn) participateBtn.disabled = true
-})
+}
+provider.socket.on('synthese:removed', () => stop('Cet atelier a été supprimé ou fusionné dans un autre par l\'organisation.'))
+provider.socket.on('synthese:revoked', () => stop('L\'organisation a retiré votre accès à cet événement.'))
 
 // -- "Je participe" -------------------------------------------------------------
 

@@ -88,6 +88,22 @@ def test_presence_crosses_processes_through_redis(tmp_path):
         sophie.disconnect()
 
 
+def test_revoking_someone_closes_their_sockets_in_every_process(tmp_path):
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    with processes(tmp_path, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/0") as (one, two):
+        room = one.new_atelier()
+        anna = YClient(two.base_url, room["id"], room["participant"], "anna").connect()
+        revoked = []
+        anna.sio.on("synthese:revoked", lambda *a: revoked.append(True), namespace=anna.namespace)
+        time.sleep(0.3)  # process two writes who is connected to Redis in batches
+        listed = one.get(f"/api/events/{room['slug']}/members", token=room["organiser"]).json()
+        anna_id = next(m["id"] for m in listed if m["name"] == "Anna Szeremeta")
+        one.post(f"/api/events/{room['slug']}/members/{anna_id}/revoke", {}, token=room["organiser"], expect=200)
+        wait_until(lambda: revoked == [True], message="revocation notice across processes")
+        wait_until(lambda: anna.namespace not in anna.sio.namespaces, message="socket closed by the other process")
+        anna.disconnect()
+
+
 class RedisServer:
     """A redis-server of our own, to stop and restart under a running service."""
 

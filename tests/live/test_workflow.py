@@ -82,6 +82,35 @@ def test_removing_an_atelier_tells_its_room(live):
     client.disconnect()
 
 
+def _member_id(server, room, name):
+    listed = server.get(f"/api/events/{room['slug']}/members", token=room["organiser"]).json()
+    return next(m["id"] for m in listed if m["name"] == name)
+
+
+def test_revoking_someone_closes_their_sockets_and_keeps_the_others(live):
+    room = live.new_atelier()
+    anna = YClient(live.base_url, room["id"], room["participant"], "anna").connect()
+    sophie = YClient(live.base_url, room["id"], room["porteur"], "sophie").connect()
+    anna.append("synthese", "Avant. ")
+    anna.wait_saved()
+    revoked = []
+    anna.sio.on("synthese:revoked", lambda *a: revoked.append(True), namespace=anna.namespace)
+
+    live.post(f"/api/events/{room['slug']}/members/{_member_id(live, room, 'Anna Szeremeta')}/revoke",
+              {}, token=room["organiser"], expect=200)
+    wait_until(lambda: revoked == [True], message="revocation notice")
+    wait_until(lambda: anna.namespace not in anna.sio.namespaces, message="socket closed by the server")
+    # Connecting again with the revoked token is refused; the others write on.
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        YClient(live.base_url, room["id"], room["participant"]).connect()
+    sophie.append("synthese", "Après.")
+    sophie.wait_saved()
+    assert live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["synthese"] \
+        == "Avant. Après."
+    anna.disconnect()
+    sophie.disconnect()
+
+
 @pytest.mark.parametrize("origin, accepted", [(None, True), ("same", True), ("http://evil.example", False)])
 def test_socket_origin_check(live, origin, accepted):
     """A page of another site cannot open a socket with the visitor's cookies."""

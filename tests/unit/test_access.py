@@ -7,7 +7,7 @@ from synthese import access, ateliers, events, tokens
 MEMBER = {"event.read_public", "event.read_members", "sheet.read_published", "sheet.read_live",
           "sheet.write", "presence.announce"}
 EXPECTED = {
-    access.ORGANISER: MEMBER | {"event.manage", "event.dashboard", "event.export", "event.import",
+    access.ORGANISER: MEMBER | {"event.manage", "event.dashboard", "event.export", "event.import", "event.members",
                                 "atelier.create", "atelier.edit", "atelier.remove", "atelier.merge",
                                 "sheet.publish", "sheet.unpublish", "sheet.restore"},
     access.PORTEUR: MEMBER | {"atelier.propose", "atelier.edit", "sheet.publish", "sheet.unpublish",

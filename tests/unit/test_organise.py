@@ -82,7 +82,8 @@ def test_non_organisers_cannot_manage(app, client, make_atelier):
     assert client.get(f"/events/{slug}/manage").status_code == 403
     for path in (f"/events/{slug}/manage/ateliers", f"/events/{slug}/manage/details",
                  f"/ateliers/{atelier.id}/remove", f"/ateliers/{atelier.id}/porteur-link",
-                 f"/events/{slug}/manage/import"):
+                 f"/events/{slug}/manage/import", f"/events/{slug}/manage/organiser-link",
+                 f"/events/{slug}/manage/members/1/revoke"):
         assert client.post(path, data={"csrf": token, "title": "x"}).status_code == 403, path
     # The porteur edits their own atelier.
     assert client.get(f"/ateliers/{atelier.id}/edit").status_code == 200
@@ -163,3 +164,26 @@ def test_changing_a_leaked_code(client):
     assert refused.status_code == 403
     # Anna, already in, keeps her access.
     assert client.get(f"/api/events/{slug}", headers={"Authorization": f"Bearer {joined['token']}"}).json["role"] == "participant"
+
+
+def test_withdraw_an_access_and_issue_a_new_organiser_link(app, client):
+    slug, _ = new_event(client)
+    event = events.event_by_slug(slug)
+    anna = events.join(event, event.join_code, "Anna <b>Lefèvre</b>")
+    page = client.get(f"/events/{slug}/manage").get_data(as_text=True)
+    assert "Anna &lt;b&gt;Lefèvre&lt;/b&gt;" in page and "votre accès" in page
+    token = csrf(client, f"/events/{slug}/manage")
+    done = client.post(f"/events/{slug}/manage/members/{anna.obj.id}/revoke", data={"csrf": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "n&#39;ouvre plus rien" in done and "retiré" in done
+    anna_browser = app.test_client()
+    assert anna_browser.get(f"/t/{anna.token}").status_code == 404
+    # Without the CSRF token nothing happens.
+    basile = events.join(event, event.join_code, "Basile")
+    assert client.post(f"/events/{slug}/manage/members/{basile.obj.id}/revoke").status_code == 400
+    page = client.post(f"/events/{slug}/manage/organiser-link", data={"csrf": token},
+                       follow_redirects=True).get_data(as_text=True)
+    link = re.search(r'class="secret-link" readonly value="([^"]+)"', page)[1]
+    other = app.test_client()
+    other.get(link.replace("http://synthese.test", ""))
+    assert other.get(f"/events/{slug}/manage").status_code == 200

@@ -29,10 +29,15 @@ def world(app, client):
     assert client.post(f"/api/ateliers/{atelier['id']}/publish", headers=org).status_code == 201
     participant = client.post(f"/api/events/{event['slug']}/participants",
                               json={"join_code": event["join_code"], "name": "Anna"}).json
+    client.post(f"/api/events/{event['slug']}/participants",
+                json={"join_code": event["join_code"], "name": "Basile"})
+    bystander_id = next(m["id"] for m in client.get(f"/api/events/{event['slug']}/members", headers=org).json
+                        if m["name"] == "Basile")
     outsider = client.post("/api/events", json={"title": "Other"}).json
     tokens = {"organiser": event["organiser_token"], "porteur": atelier["porteur_token"],
               "participant": participant["token"], "public": None, "outsider": outsider["organiser_token"]}
-    return {"slug": event["slug"], "atelier": atelier["id"], "spare": spare["id"], "tokens": tokens}
+    return {"slug": event["slug"], "atelier": atelier["id"], "spare": spare["id"], "member": bystander_id,
+            "tokens": tokens}
 
 
 SHEET_MD = "# Atelier 9 - Importé\n\n## Question\n\nQ ?\n"
@@ -46,6 +51,9 @@ CALLS = {
     "event.export/zip": ("GET", "/api/events/{slug}/export.zip?source=published", {}),
     "event.import": ("POST", "/api/events/{slug}/import",
                      {"data": SHEET_MD, "content_type": "text/markdown"}),
+    "event.members": ("GET", "/api/events/{slug}/members", {}),
+    "event.members/revoke": ("POST", "/api/events/{slug}/members/{member}/revoke", {}),
+    "event.members/link": ("POST", "/api/events/{slug}/organiser-links", {}),
     "atelier.create|atelier.propose": ("POST", "/api/events/{slug}/ateliers",
                                {"json": {"title": "Nouveau", "question": "Et si ?", "session": "Session 1"}}),
     "atelier.edit": ("PATCH", "/api/ateliers/{atelier}", {"json": {"place": "Salle 2"}}),
@@ -63,7 +71,7 @@ def allowed(call: str, role: str) -> bool:
 
 def fill(value, world):
     if isinstance(value, str):
-        out = value.format(slug=world["slug"], atelier=world["atelier"], spare=world["spare"])
+        out = value.format(slug=world["slug"], atelier=world["atelier"], spare=world["spare"], member=world["member"])
         return int(out) if value == "{atelier}" else out
     if isinstance(value, dict):
         return {k: fill(v, world) for k, v in value.items()}
