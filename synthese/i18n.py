@@ -185,6 +185,7 @@ EN = {
     "retiré": "withdrawn",
     "votre accès": "your access",
     "Retirer l'accès": "Withdraw access",
+    "(sans nom)": "(no name)",
     "L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.": "“{name}” no longer has access: their link opens nothing and their open pages stop.",
     "L'organisation a retiré votre accès à cet événement.": "The organisers withdrew your access to this event.",
     "Si le code a circulé au-delà de l'événement.": "If the code has spread beyond the event.",

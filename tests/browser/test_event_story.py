@@ -289,3 +289,44 @@ def test_hostile_text_never_executes(live):
             await browser.close()
 
     asyncio.run(scenario())
+
+
+def test_the_organiser_withdraws_a_vandals_access(live):
+    """Someone damages a sheet: the organiser withdraws their access from the
+    manage page; their open page stops and says so, the porteur writes on."""
+    room = live.new_atelier()
+
+    async def scenario():
+        errors = []
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            _, vandal = await new_page(browser, errors)
+            await vandal.goto(f"{live.base_url}/t/{room['participant']}")
+            await vandal.goto(f"{live.base_url}/ateliers/{room['id']}")
+            await expect(vandal.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await vandal.get_by_role("textbox", name="Synthèse", exact=True).click()
+            await vandal.keyboard.type("n'importe quoi")
+            await expect(vandal.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+
+            _, organiser = await new_page(browser, errors)
+            await organiser.goto(f"{live.base_url}/t/{room['organiser']}")
+            await organiser.goto(f"{live.base_url}/events/{room['slug']}/manage")
+            members = organiser.locator("#members")
+            await expect(members.get_by_role("row", name="Organisation")).to_contain_text("votre accès")
+            await members.get_by_role("button", name="Retirer l'accès Anna Szeremeta").click()
+            await expect(organiser.get_by_text("L'accès de « Anna Szeremeta » est retiré")).to_be_visible()
+            await expect(members.get_by_role("row", name="Anna Szeremeta")).to_contain_text("retiré")
+            await check_axe(organiser, "manage, access withdrawn")
+
+            await expect(vandal.get_by_role("status")).to_have_text(
+                "L'organisation a retiré votre accès à cet événement.", timeout=10_000)
+            await vandal.screenshot(path=artifact("access-withdrawn.png"))
+            await expect(vandal.get_by_role("textbox", name="Synthèse", exact=True)).to_have_attribute(
+                "aria-readonly", "true")
+            # Reloading does not bring the access back.
+            await vandal.goto(f"{live.base_url}/ateliers/{room['id']}")
+            await expect(vandal.get_by_role("textbox", name="Synthèse", exact=True)).to_have_count(0)
+            await browser.close()
+        assert [e for e in errors if "403" not in e and "401" not in e] == []
+
+    asyncio.run(scenario())
