@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config, database  # noqa: F401  (database registers the SQLite settings)
-from .extensions import api, db, migrate, socketio
+from .extensions import api, db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 

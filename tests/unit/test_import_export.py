@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from synthese import ateliers, events, exporting, importing, publication
+from synthese import ateliers, exporting, importing, publication
 from synthese.documents import Pending, current_store
 from synthese.markdown import parse
 from tests.conftest import sheet_update

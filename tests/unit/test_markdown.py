@@ -1,7 +1,7 @@
 """Sheets and events as markdown (contract section 4)."""
 from pathlib import Path
 
-from synthese import ateliers, events
+from synthese import ateliers
 from synthese.extensions import db
 from synthese.documents import DocumentStore, Pending
 from synthese.events import full_title
