@@ -149,28 +149,8 @@ class RedisRoster(Roster):
                 entries.append(Entry(int(client_id), value["clock"], value["state"]))
         return entries
 
-    def people(self, atelier_ids):
-        ids = list(atelier_ids)
-
-        def read():
-            pipe = self.redis.pipeline()
-            for atelier_id in ids:
-                pipe.hgetall(f"synthese:people:{atelier_id}")
-            return pipe.execute()
-
-        rooms = self._try("people", read)
-        if rooms is None:
-            return None
-        now = time.time()
-        found = {}
-        for atelier_id, entries in zip(ids, rooms):
-            for raw in entries.values():
-                value = json.loads(raw)
-                if now - value["ts"] < STALE_AFTER:
-                    found.setdefault(atelier_id, {})[value["credential"]] = value["role"]
-        return found
-
-    def sockets(self, atelier_ids, credential_id):
+    def _sockets_of(self, what, atelier_ids):
+        """(atelier, socket id, entry) of the live sockets of every process; None if Redis is away."""
         ids = list(atelier_ids)
 
         def read():
@@ -179,12 +159,30 @@ class RedisRoster(Roster):
                 pipe.hgetall(f"synthese:people:{atelier_id}")
             return pipe.execute()
 
+        rooms = self._try(what, read)
+        if rooms is None:
+            return None
+        now = time.time()
         found = []
-        for atelier_id, entries in zip(ids, self._try("sockets", read) or []):
+        for atelier_id, entries in zip(ids, rooms):
             for key, raw in entries.items():
-                if json.loads(raw)["credential"] == credential_id:
-                    found.append((atelier_id, key.decode().split(":", 1)[1]))
+                value = json.loads(raw)
+                if now - value["ts"] < STALE_AFTER:
+                    found.append((atelier_id, key.decode().split(":", 1)[1], value))
         return found
+
+    def people(self, atelier_ids):
+        sockets = self._sockets_of("people", atelier_ids)
+        if sockets is None:
+            return None
+        found = {}
+        for atelier_id, _sid, value in sockets:
+            found.setdefault(atelier_id, {})[value["credential"]] = value["role"]
+        return found
+
+    def sockets(self, atelier_ids, credential_id):
+        return [(atelier_id, sid) for atelier_id, sid, value in self._sockets_of("sockets", atelier_ids) or []
+                if value["credential"] == credential_id]
 
     def renew(self, connections):
         """Refresh this process's entries (their timestamps tell the living from the dead)."""
