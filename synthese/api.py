@@ -266,7 +266,7 @@ def revoke_member(slug, credential_id):
     role, credential = event_role(event)
     require(role, "event.members")
     revoked = _domain(members.revoke, event, credential_id, credential)
-    realtime.disconnect_credential(revoked.id, [a.id for a in event.ateliers])
+    realtime.disconnect_credential(revoked)
     return member_out(revoked)
 
 

@@ -88,9 +88,14 @@ def create_event(
     db.session.flush()
     for position, spec in enumerate(sessions or []):
         session_named(event, spec["label"], spec.get("time", ""), position)
-    credential, token = tokens.issue(role=access.ORGANISER, event_id=event.id, name="Organisation")
+    credential, token = issue_organiser(event)
     db.session.commit()
     return Created(event, token, credential)
+
+
+def issue_organiser(event: Event):
+    """A new organiser credential and its token (the caller commits)."""
+    return tokens.issue(role=access.ORGANISER, event_id=event.id, name="Organisation")
 
 
 #: Event fields an organiser may change after creation.

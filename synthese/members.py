@@ -8,8 +8,8 @@ opens nothing any more; the caller also closes its live sockets
 """
 from sqlalchemy import select
 
-from . import access, tokens
-from .events import DomainError
+from . import access
+from .events import DomainError, issue_organiser
 from .extensions import db
 from .models import Credential, Event, utcnow
 
@@ -42,6 +42,6 @@ def revoke(event: Event, credential_id: int, by: Credential | None) -> Credentia
 
 def new_organiser_link(event: Event) -> str:
     """Another organiser token (the first is shown once); revoke the old one if it leaked."""
-    _, token = tokens.issue(role=access.ORGANISER, event_id=event.id, name="Organisation")
+    _, token = issue_organiser(event)
     db.session.commit()
     return token

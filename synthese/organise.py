@@ -127,7 +127,7 @@ def revoke_member(slug, credential_id):
     event = _managed_event(slug, "event.members")
     revoked = domain_flash(members.revoke, event, credential_id, event_role(event)[1])
     if revoked:
-        realtime.disconnect_credential(revoked.id, [a.id for a in event.ateliers])
+        realtime.disconnect_credential(revoked)
         flash(_("L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.")
               .format(name=revoked.name))
     return redirect(url_for("organise.manage", slug=slug) + "#members")

@@ -287,7 +287,7 @@ def close_room(atelier_id: int) -> None:
     socketio.emit("synthese:removed", None, namespace=namespace_for(atelier_id))
 
 
-def disconnect_credential(credential_id: int, atelier_ids) -> int:
+def disconnect_credential(credential) -> int:
     """Close the live sockets of a revoked credential, in every process; returns how many.
 
     Each is first told why (its page stops and says so), then disconnected
@@ -296,8 +296,9 @@ def disconnect_credential(credential_id: int, atelier_ids) -> int:
     """
     rt = state()
     found = {(conn.atelier_id, sid) for sid, conn in list(rt.connections.items())
-             if conn.credential_id == credential_id}
-    found.update(rt.roster.sockets(atelier_ids, credential_id))
+             if conn.credential_id == credential.id}
+    # A credential opens every atelier of its event.
+    found.update(rt.roster.sockets([a.id for a in credential.event.ateliers], credential.id))
     for atelier_id, sid in found:
         namespace = namespace_for(atelier_id)
         socketio.server.emit("synthese:revoked", None, to=sid, namespace=namespace)

@@ -34,13 +34,16 @@ class EventCreate(Base):
                               validate=validate.Length(max=50))
 
 
-class EventCreated(ma.Schema):
+class OrganiserLink(ma.Schema):
+    organiser_token = ma.fields.String(metadata={"description": "Secret: grants the organiser role"})
+    organiser_url = ma.fields.String(metadata={"description": "Secret link that signs a browser in as organiser"})
+
+
+class EventCreated(OrganiserLink):
     slug = ma.fields.String()
     title = ma.fields.String()
     join_code = ma.fields.String(metadata={"description": "Short code participants type to join"})
     join_url = ma.fields.String(metadata={"description": "Page where people join with the code"})
-    organiser_token = ma.fields.String(metadata={"description": "Secret: grants the organiser role"})
-    organiser_url = ma.fields.String(metadata={"description": "Secret link that signs a browser in as organiser"})
 
 
 class AtelierCreate(Base):
@@ -243,8 +246,3 @@ class Member(ma.Schema):
     atelier = ma.fields.Integer(allow_none=True, metadata={"description": "The atelier a porteur hosts"})
     created_at = ma.fields.DateTime()
     revoked = ma.fields.Boolean(metadata={"description": "Whether the organiser withdrew this access"})
-
-
-class OrganiserLink(ma.Schema):
-    organiser_token = ma.fields.String(metadata={"description": "Secret: grants the organiser role"})
-    organiser_url = ma.fields.String(metadata={"description": "Secret link that signs a browser in as organiser"})
