@@ -164,7 +164,7 @@ def run_round(server, args, round_no: int) -> dict:
     # Once every client has synced, the load says it starts writing; the
     # probe runs inside the writing time, ending before the clients leave
     # (360 sockets closing at once is another workload).
-    started = load.stdout.readline()
+    load.stdout.readline()
     time.sleep(args.warmup)
     for sampler in samplers:
         sampler.start()
@@ -182,7 +182,6 @@ def run_round(server, args, round_no: int) -> dict:
              "per_process": per_process}
     load_usage = load_sampler.stop()
     load_out, _ = load.communicate(timeout=args.duration + args.settle + 120)
-    load_out = started + load_out
     try:
         probe_result = json.loads(probe_out.strip().splitlines()[-1])
         load_result = json.loads(load_out.strip().splitlines()[-1])

@@ -1,7 +1,6 @@
 """Fixtures: an app on a fresh migrated database, a live server, factories."""
-import contextlib
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 import signal
 import socket
 import subprocess
@@ -233,7 +232,7 @@ def processes(tmp_path: Path, count: int = 2, database_url: str | None = None, *
         # age out after a minute).
         import redis
 
-        with contextlib.suppress(redis.RedisError):
+        with suppress(redis.RedisError):
             client = redis.Redis.from_url(env["SYNTHESE_REDIS_URL"], socket_timeout=1)
             stale = list(client.scan_iter("synthese:people:*")) + list(client.scan_iter("synthese:aw:*"))
             if stale:
