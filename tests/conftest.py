@@ -220,6 +220,13 @@ class LiveServer:
             "participant": participant["token"],
         }
 
+    def revoke(self, room: dict, name: str = "Anna Szeremeta") -> dict:
+        """The organiser of a new_atelier() room withdraws someone's access (its participant by default)."""
+        listed = self.get(f"/api/events/{room['slug']}/members", token=room["organiser"]).json()
+        member = next(m for m in listed if m["name"] == name)
+        return self.post(f"/api/events/{room['slug']}/members/{member['id']}/revoke", {},
+                         token=room["organiser"], expect=200)
+
 
 @contextmanager
 def processes(tmp_path: Path, count: int = 2, database_url: str | None = None, **env):

@@ -96,9 +96,7 @@ def test_revoking_someone_closes_their_sockets_in_every_process(tmp_path):
         revoked = []
         anna.sio.on("synthese:revoked", lambda *a: revoked.append(True), namespace=anna.namespace)
         time.sleep(0.3)  # process two writes who is connected to Redis in batches
-        listed = one.get(f"/api/events/{room['slug']}/members", token=room["organiser"]).json()
-        anna_id = next(m["id"] for m in listed if m["name"] == "Anna Szeremeta")
-        one.post(f"/api/events/{room['slug']}/members/{anna_id}/revoke", {}, token=room["organiser"], expect=200)
+        one.revoke(room)
         wait_until(lambda: revoked == [True], message="revocation notice across processes")
         wait_until(lambda: anna.namespace not in anna.sio.namespaces, message="socket closed by the other process")
         anna.disconnect()

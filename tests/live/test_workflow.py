@@ -82,11 +82,6 @@ def test_removing_an_atelier_tells_its_room(live):
     client.disconnect()
 
 
-def _member_id(server, room, name):
-    listed = server.get(f"/api/events/{room['slug']}/members", token=room["organiser"]).json()
-    return next(m["id"] for m in listed if m["name"] == name)
-
-
 def test_revoking_someone_closes_their_sockets_and_keeps_the_others(live):
     room = live.new_atelier()
     anna = YClient(live.base_url, room["id"], room["participant"], "anna").connect()
@@ -96,8 +91,7 @@ def test_revoking_someone_closes_their_sockets_and_keeps_the_others(live):
     revoked = []
     anna.sio.on("synthese:revoked", lambda *a: revoked.append(True), namespace=anna.namespace)
 
-    live.post(f"/api/events/{room['slug']}/members/{_member_id(live, room, 'Anna Szeremeta')}/revoke",
-              {}, token=room["organiser"], expect=200)
+    live.revoke(room)
     wait_until(lambda: revoked == [True], message="revocation notice")
     wait_until(lambda: anna.namespace not in anna.sio.namespaces, message="socket closed by the server")
     # Connecting again with the revoked token is refused; the others write on.
