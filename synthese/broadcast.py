@@ -14,6 +14,7 @@ frames (``send_frames``); elsewhere, the manager behaves as python-socketio's.
 import logging
 import queue
 import struct
+import time
 
 import socketio
 from engineio import packet as eio_packet
@@ -65,6 +66,10 @@ class FramesMixin(socketio.Manager):
 
     #: Set once the process's WebSockets are synthese.wsserver's.
     send_frames = False
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until what was emitted has left for the other processes (none here)."""
+        return True
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         if callback is not None or not self.send_frames:
@@ -121,7 +126,19 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
 
     def _publish_in_order(self):
         while True:
-            super()._publish(self._outbox.get())
+            data = self._outbox.get()
+            try:
+                super()._publish(data)
+            finally:
+                self._outbox.task_done()
+
+    def flush(self, timeout):
+        deadline = time.monotonic() + timeout
+        while self._outbox is not None and self._outbox.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            self.server.sleep(0.01)
+        return True
 
 
 def manager_for(redis_url: str | None, channel: str = "flask-socketio"):

@@ -85,6 +85,35 @@ class Realtime:
             del self.room_sizes[conn.atelier_id]
         return conn, not left
 
+    def leave(self, namespace: str, sid: str) -> None:
+        """A socket is gone: everyone in its room, in every process, sees its people leave."""
+        conn, room_empty = self.closed(sid)
+        if conn is None:
+            return
+        removals = self.presence.leave(namespace, sid)
+        if removals:
+            self.roster.announced(namespace, removals)
+            socketio.server.emit("awareness-update", awareness.encode(removals), namespace=namespace)
+        if room_empty:
+            self.store.forget(conn.atelier_id)
+
+    def shutdown(self, timeout: float) -> None:
+        """Before this process exits (SIGTERM): commit what it accepted, and take
+        its people out of every room now, not when their entries age out.
+
+        Its clients then lose their connection and reconnect, to another
+        process behind the same address; whatever they sent that was not
+        committed here, they send again (the server's sync step 1).
+        """
+        if self.pipeline is not None and not self.pipeline.drain(timeout):
+            log.warning("stopping with %d update(s) not committed; their clients will send them again",
+                        self.pipeline.queue.qsize())
+        for sid, conn in list(self.connections.items()):
+            self.leave(namespace_for(conn.atelier_id), sid)
+        self.roster.flush()
+        # The removals, to the other processes' clients.
+        if not socketio.server.manager.flush(timeout):
+            log.warning("stopping before Redis took every relay")
 
     def people(self, atelier_ids) -> dict[int, dict[int, str]]:
         """Per atelier, the credentials connected (to every process, with Redis) and their roles."""
@@ -234,15 +263,7 @@ def _register_hot_handlers(rt: Realtime) -> None:
             rt.roster.announced(namespace, relay)
 
     def on_disconnect(namespace, sid, reason=None):
-        conn, room_empty = rt.closed(sid)
-        if conn is None:
-            return
-        removals = rt.presence.leave(namespace, sid)
-        if removals:
-            rt.roster.announced(namespace, removals)
-            socketio.server.emit("awareness-update", awareness.encode(removals), namespace=namespace)
-        if room_empty:
-            rt.store.forget(conn.atelier_id)
+        rt.leave(namespace, sid)
 
     socketio.server.on("sync-update", on_sync_update, namespace="*")
     socketio.server.on("awareness-update", on_awareness_update, namespace="*")
@@ -346,6 +367,8 @@ class UpdatePipeline:
         self.max_queue = rt.app.config["SYNTHESE_UPDATE_QUEUE"]
         self.queue: queue.Queue[Pending] = queue.Queue(self.max_queue)
         self._task = None
+        #: A batch is between the queue and its relay.
+        self._busy = False
         self._compacting: set[int] = set()
         #: Sockets whose refused updates must be pulled again.
         self._to_pull: set[str] = set()
@@ -390,6 +413,7 @@ class UpdatePipeline:
     def _run(self) -> None:
         while True:
             batch = [self.queue.get()]
+            self._busy = True
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -402,6 +426,16 @@ class UpdatePipeline:
                 self._relay(appended.atelier_id, appended.items)
                 if appended.backlog >= self.rt.store.compact_after:
                     self._compact_soon(appended.atelier_id)
+            self._busy = False
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every queued update is committed and relayed; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._busy or not self.queue.empty():
+            if time.monotonic() > deadline:
+                return False
+            socketio.sleep(0.01)
+        return True
 
     def _commit(self, batch: list[Pending]) -> list:
         """Append the batch, retrying while the database is unavailable.

@@ -16,15 +16,22 @@ gevent-websocket serves the WebSockets, with these changes:
 - Writing: synthese.broadcast's pre-built frames are written as they are,
   in one call.
 """
+import os
+import signal
 import socket
 import struct
 
+import gevent
+import gevent.event
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header
 from geventwebsocket.websocket import WebSocket as BaseWebSocket
 
 from .broadcast import Frames, FramesMixin
+
+#: Longest wait, when stopping, for the accepted updates to be committed.
+SHUTDOWN_TIMEOUT = 5.0
 
 
 def unmask(payload: bytes, mask: bytes) -> bytes:
@@ -154,7 +161,11 @@ def handler_class(max_message: int):
 
 
 def serve(app, host: str, port: int) -> None:
-    """Serve ``app`` (HTTP and its Socket.IO WebSockets) until the process stops."""
+    """Serve ``app`` (HTTP and its Socket.IO WebSockets) until SIGTERM or SIGINT.
+
+    Stopping is orderly: no new connections, the accepted updates committed,
+    and this process's people taken out of every room (see Realtime.shutdown).
+    """
     from gevent import pywsgi
 
     from .extensions import socketio
@@ -164,4 +175,17 @@ def serve(app, host: str, port: int) -> None:
         manager.send_frames = True
     server = pywsgi.WSGIServer((host, port), app, log=None,
                                handler_class=handler_class(socketio.server.eio.max_http_buffer_size))
-    server.serve_forever()
+
+    stopped = gevent.event.Event()
+
+    def stop(signum):
+        if server.closed:
+            os._exit(128 + signum)  # asked again while stopping: stop now
+        server.close()  # no new connections
+        app.extensions["synthese.realtime"].shutdown(SHUTDOWN_TIMEOUT)
+        stopped.set()  # the process exits, closing its clients' sockets: they reconnect elsewhere
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stop, signum)
+    server.start()
+    stopped.wait()

@@ -1,8 +1,11 @@
 """Faults injected under load: a server killed while people type, a whole room
 reconnecting at once after a network cut, a client offline for long."""
 import random
+import signal
 import threading
 import time
+
+import pytest
 
 from tests.conftest import LiveServer
 from tests.ysocket import YClient, wait_until, write_concurrently
@@ -12,9 +15,11 @@ def tokens_in(text: str, prefix: str) -> list[str]:
     return [t for t in text.split() if t.startswith(prefix)]
 
 
-def test_sigkill_during_heavy_writing_loses_and_duplicates_nothing(tmp_path, request):
-    """Kill -9 while four people type; restart; they reconnect with what they
-    kept: every token they typed is there exactly once."""
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+def test_stopped_during_heavy_writing_loses_and_duplicates_nothing(tmp_path, request, signum):
+    """Kill -9 (a crash) or SIGTERM (a restart) while four people type;
+    restart; they reconnect with what they kept: every token they typed is
+    there exactly once."""
     server = LiveServer(tmp_path).start()
     request.addfinalizer(server.stop)
     room = server.new_atelier()
@@ -32,7 +37,9 @@ def test_sigkill_during_heavy_writing_loses_and_duplicates_nothing(tmp_path, req
     for t in threads:
         t.start()
     time.sleep(1.5)
-    server.kill()  # in the middle of the stream
+    server.proc.send_signal(signum)  # in the middle of the stream
+    code = server.proc.wait(10)
+    assert code == (0 if signum == signal.SIGTERM else -signal.SIGKILL), server.log()
     time.sleep(0.3)
     stop.set()
     for t in threads:

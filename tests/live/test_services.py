@@ -102,6 +102,34 @@ def test_revoking_someone_closes_their_sockets_in_every_process(tmp_path):
         anna.disconnect()
 
 
+def test_a_stopped_process_takes_its_people_out_of_every_room(tmp_path):
+    """SIGTERM: the process commits what it accepted and removes its people's
+    presence at once, instead of leaving them to age out (a minute in Redis,
+    30 s in the clients) while they reconnect to another process."""
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    with processes(tmp_path, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/0") as (one, two):
+        room = one.new_atelier()
+        sophie = YClient(one.base_url, room["id"], room["porteur"], "sophie").connect()
+        anna = YClient(two.base_url, room["id"], room["participant"], "anna").connect()
+        anna.announce(anna.doc.client_id, 1, '{"user": {"name": "Anna Szeremeta"}}')
+        wait_until(lambda: anna.doc.client_id in sophie.presence, message="anna's presence on process one")
+        anna.append("discussion", "Un territoire apprenant.")
+
+        def dashboard():
+            return one.get(f"/api/events/{room['slug']}/dashboard", token=room["organiser"]).json()["ateliers"][0]
+
+        wait_until(lambda: len(dashboard()["present"]) == 2, message="both counted")
+        two.proc.terminate()
+        assert two.proc.wait(10) == 0, two.log()
+        wait_until(lambda: anna.doc.client_id not in sophie.presence, timeout=2, message="anna's presence removed")
+        assert [p["role"] for p in dashboard()["present"]] == ["porteur"]
+        assert sophie.text("discussion") == "Un territoire apprenant."
+        stored = one.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["discussion"]
+        assert stored == "Un territoire apprenant."
+        anna.disconnect()
+        sophie.disconnect()
+
+
 class RedisServer:
     """A redis-server of our own, to stop and restart under a running service."""
 
