@@ -308,6 +308,11 @@ def close_room(atelier_id: int) -> None:
     socketio.emit("synthese:removed", None, namespace=namespace_for(atelier_id))
 
 
+#: Another process writes a new socket to Redis within roster.FLUSH_EVERY: a
+#: revocation looks again after this for sockets opened just before it.
+REVOKE_RECHECK_AFTER = 0.5
+
+
 def disconnect_credential(credential) -> int:
     """Close the live sockets of a revoked credential, in every process; returns how many.
 
@@ -316,15 +321,28 @@ def disconnect_credential(credential) -> int:
     with the revoked token is refused.
     """
     rt = state()
-    found = {(conn.atelier_id, sid) for sid, conn in list(rt.connections.items())
-             if conn.credential_id == credential.id}
     # A credential opens every atelier of its event.
-    found.update(rt.roster.sockets([a.id for a in credential.event.ateliers], credential.id))
-    for atelier_id, sid in found:
+    atelier_ids = [a.id for a in credential.event.ateliers]
+    closed = _close_sockets(rt, credential.id, atelier_ids, set())
+    if rt.roster.shared:
+        socketio.start_background_task(_close_late_sockets, rt, credential.id, atelier_ids, closed)
+    return len(closed)
+
+
+def _close_sockets(rt: Realtime, credential_id: int, atelier_ids: list[int], done: set) -> set:
+    found = {(conn.atelier_id, sid) for sid, conn in list(rt.connections.items())
+             if conn.credential_id == credential_id}
+    found.update(rt.roster.sockets(atelier_ids, credential_id))
+    for atelier_id, sid in found - done:
         namespace = namespace_for(atelier_id)
         socketio.server.emit("synthese:revoked", None, to=sid, namespace=namespace)
         socketio.server.disconnect(sid, namespace=namespace)
-    return len(found)
+    return found | done
+
+
+def _close_late_sockets(rt: Realtime, credential_id: int, atelier_ids: list[int], done: set) -> None:
+    socketio.sleep(REVOKE_RECHECK_AFTER)
+    _close_sockets(rt, credential_id, atelier_ids, done)
 
 
 def relay_edit(atelier_id: int, update: bytes) -> None:

@@ -95,7 +95,8 @@ def test_revoking_someone_closes_their_sockets_in_every_process(tmp_path):
         anna = YClient(two.base_url, room["id"], room["participant"], "anna").connect()
         revoked = []
         anna.sio.on("synthese:revoked", lambda *a: revoked.append(True), namespace=anna.namespace)
-        time.sleep(0.3)  # process two writes who is connected to Redis in batches
+        # At once: process two writes who is connected to Redis in batches,
+        # so the first look misses anna, and revoking looks again later.
         one.revoke(room)
         wait_until(lambda: revoked == [True], message="revocation notice across processes")
         wait_until(lambda: anna.namespace not in anna.sio.namespaces, message="socket closed by the other process")
