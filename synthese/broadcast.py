@@ -141,8 +141,21 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
         return True
 
 
-def manager_for(redis_url: str | None, channel: str = "flask-socketio"):
-    """The client manager for Flask-SocketIO, with or without Redis (same channel as its own)."""
+def manager_for(redis_url: str | None):
+    """The client manager for Flask-SocketIO, with or without Redis."""
     if redis_url:
-        return FramesRedisManager(redis_url, channel=channel)
+        return FramesRedisManager(redis_url, channel=channel_for(redis_url))
     return FramesManager()
+
+
+def channel_for(redis_url: str) -> str:
+    """The pub/sub channel of the deployment using this Redis database.
+
+    Redis's pub/sub ignores database numbers: two deployments on one Redis
+    server (staging and production, on databases 1 and 2) sharing a fixed
+    channel would relay each other's edits to the ateliers that happen to
+    have the same ids.
+    """
+    from redis.connection import parse_url
+
+    return f"synthese-{parse_url(redis_url).get('db', 0)}"

@@ -63,6 +63,29 @@ def test_redis_relays_edits_between_processes(tmp_path):
         sophie.disconnect()
 
 
+def test_deployments_sharing_a_redis_server_do_not_hear_each_other(tmp_path):
+    """Staging on Redis database 1, production on database 2: their first
+    ateliers have the same id, and an edit in one must not reach the other."""
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "production").mkdir()
+    with processes(tmp_path / "staging", count=1, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/1") as (staging,), \
+            processes(tmp_path / "production", count=1, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/2") as (prod,):
+        room_s, room_p = staging.new_atelier(), prod.new_atelier()
+        assert room_s["id"] == room_p["id"]
+        tester = YClient(staging.base_url, room_s["id"], room_s["porteur"], "tester").connect()
+        anna = YClient(prod.base_url, room_p["id"], room_p["participant"], "anna").connect()
+        tester.append("discussion", "essai essai ")
+        anna.append("discussion", "Un territoire apprenant.")
+        wait_until(lambda: prod.get(f"/api/ateliers/{room_p['id']}", token=room_p["organiser"])
+                   .json()["fields"]["discussion"] == "Un territoire apprenant.", message="production stored")
+        time.sleep(0.5)  # a relay from staging would have arrived by now
+        assert anna.text("discussion") == "Un territoire apprenant."
+        assert tester.text("discussion") == "essai essai "
+        anna.disconnect()
+        tester.disconnect()
+
+
 def test_presence_crosses_processes_through_redis(tmp_path):
     """A newcomer on one process sees at once who is on the other; the dashboard
     counts everyone, whichever process answers."""
