@@ -1,6 +1,10 @@
 """The production setup of docs/production.md, as documented: two processes on
 PostgreSQL and Redis behind nginx with docs/production/nginx.conf."""
+import getpass
+import os
+import shlex
 import shutil
+import signal
 import subprocess
 
 import psutil
@@ -111,3 +115,40 @@ def test_two_processes_behind_nginx(behind_nginx):
     ws.close()
     for client in clients:
         client.disconnect()
+
+
+def test_the_systemd_unit_as_far_as_no_systemd_allows(tmp_path):
+    """docs/production/synthese@.service: systemd-analyze accepts it, and its
+    ExecStart, run as written with an environment file, serves, then stops
+    with exit status 0 on its KillSignal within its TimeoutStopSec.
+    (The test machine runs no systemd to start it as a service.)"""
+    need("systemd-analyze", shutil.which("systemd-analyze") is not None, "no systemd-analyze (Debian: systemd)")
+    port = free_port()
+    env_file = tmp_path / "synthese.env"
+    env_file.write_text(f"SYNTHESE_DATABASE_URL=sqlite:///{tmp_path / 'unit.db'}\n"
+                        "SYNTHESE_SECRET_KEY=unit-test-secret\nSYNTHESE_EVENT_CREATION=unit-test-key\n")
+    unit = ((ROOT / "docs/production/synthese@.service").read_text()
+            .replace("/srv/synthese", str(ROOT))
+            .replace("User=synthese", f"User={getpass.getuser()}")
+            .replace("/etc/synthese.env", str(env_file)))
+    (tmp_path / "synthese@.service").write_text(unit)
+    verified = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / f"synthese@{port}.service")],
+                              capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0 and verified.stderr.strip() == "", verified.stderr
+
+    service = dict(line.split("=", 1) for line in unit.split("[Service]")[1].split("[Install]")[0].splitlines()
+                   if "=" in line and not line.startswith("#"))
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    log = open(tmp_path / "unit.log", "wb")
+    proc = subprocess.Popen(shlex.split(service["ExecStart"].replace("%i", str(port))),
+                            cwd=service["WorkingDirectory"], env={**os.environ, **env}, stdout=log, stderr=log)
+    try:
+        wait_until(lambda: port_open("127.0.0.1", port), timeout=30, message="the unit's process serves")
+        created = requests.post(f"http://127.0.0.1:{port}/api/events", json={"title": "Forum"},
+                                headers={"Authorization": "Bearer unit-test-key"})
+        assert created.status_code == 201
+        proc.send_signal(getattr(signal, service["KillSignal"]))
+        assert proc.wait(float(service["TimeoutStopSec"])) == 0, (tmp_path / "unit.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
