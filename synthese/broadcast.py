@@ -66,6 +66,9 @@ class FramesMixin(socketio.Manager):
 
     #: Set once the process's WebSockets are synthese.wsserver's.
     send_frames = False
+    #: synthese.wsserver.write_now there: writes frames to an idle socket at
+    #: once; returns False when they must be queued instead.
+    write_now = None
 
     def flush(self, timeout: float) -> bool:
         """Wait until what was emitted has left for the other processes (none here)."""
@@ -87,8 +90,11 @@ class FramesMixin(socketio.Manager):
         parts = [p.encode() for p in encode_event(self.server, event, data, namespace)]
         blob = Frames(b"".join(frame(part) for part in parts))
         pkt = eio_packet.Packet(eio_packet.MESSAGE, blob)  # encode() gives blob back, as binary
+        eio = self.server.eio
         for eio_sid in recipients:
-            self.server.eio.send_packet(eio_sid, pkt)
+            eio_socket = eio.sockets.get(eio_sid)
+            if eio_socket is None or self.write_now is None or not self.write_now(eio_socket, blob):
+                eio.send_packet(eio_sid, pkt)
 
 
 class FramesManager(FramesMixin):

@@ -14,8 +14,10 @@ gevent-websocket serves the WebSockets, with these changes:
 - Closing: the status code goes into the close frame (1009, 1007, 1002...),
   which gevent-websocket leaves out.
 - Writing: synthese.broadcast's pre-built frames are written as they are,
-  in one call.
+  in one call, and at once when the socket is idle (write_now) instead of
+  through Engine.IO's writer task.
 """
+import errno
 import os
 import signal
 import socket
@@ -23,6 +25,8 @@ import struct
 
 import gevent
 import gevent.event
+from engineio import packet as eio_packet
+from engineio.async_drivers.gevent import WebSocketWSGI as EngineIOWebSocketWSGI
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header
@@ -49,6 +53,11 @@ class _NoApp:
     @staticmethod
     def on_close(*_):
         pass
+
+
+#: Sockets (their id()) with a write under way, which may be waiting for the
+#: peer to read: nothing else may be written to them until it ends.
+_writing: set[int] = set()
 
 
 class WebSocket(BaseWebSocket):
@@ -119,17 +128,64 @@ class WebSocket(BaseWebSocket):
             self.closed = True
             self.stream = self.raw_write = self.raw_read = self.environ = None
 
+    def send_frame(self, message, opcode):
+        # Every frame but pre-built ones goes through here (messages, close, pong).
+        _writing.add(id(self))
+        try:
+            return super().send_frame(message, opcode)
+        finally:
+            _writing.discard(id(self))
+
     def send(self, message, binary=None):
         if not isinstance(message, Frames):
             return super().send(message, binary)
         if self.closed:
             self.current_app.on_close(MSG_ALREADY_CLOSED)
             raise WebSocketError(MSG_ALREADY_CLOSED)
+        _writing.add(id(self))
         try:
             self.raw_write(message)
         except OSError:
             self.current_app.on_close(MSG_SOCKET_DEAD)
             raise WebSocketError(MSG_SOCKET_DEAD) from None
+        finally:
+            _writing.discard(id(self))
+
+
+def write_now(eio_socket, frames: Frames) -> bool:
+    """Write a relay to a socket at once, if nothing is queued or being written to it.
+
+    Engine.IO queues every message for a writer task per socket, which then
+    wakes up to write it: a queue, a timer and two task switches per message
+    and recipient, the largest cost of a relay to a big room. Here the frames
+    go out in one non-blocking system call when the socket is idle (nearly
+    always). What the peer's buffer does not take is queued, so the writer
+    sends it next, in order. Returns False when the frames must be queued
+    (engineio's send).
+    """
+    ws = getattr(eio_socket, "websocket", None)
+    if (ws is None or ws.closed or eio_socket.closed or eio_socket.closing
+            or not eio_socket.queue.empty() or id(ws) in _writing):
+        return False
+    if not eio_socket.check_ping_timeout():
+        return True  # gone silent: closed, and the message dropped, as engineio's send does
+    try:
+        sent = ws.handler.socket.send(frames, 0, 0.0)  # gevent: never waits with a zero timeout
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+            return False  # the writer meets the error and closes the connection
+        sent = 0
+    if sent < len(frames):
+        eio_socket.queue.put(eio_packet.Packet(eio_packet.MESSAGE, Frames(frames[sent:])))
+    return True
+
+
+class _LinkedWebSocketWSGI(EngineIOWebSocketWSGI):
+    """engineio's gevent-websocket adapter, which also tells each Engine.IO socket its WebSocket."""
+
+    def __call__(self, environ, start_response):
+        self.app.__self__.websocket = environ.get("wsgi.websocket")
+        return super().__call__(environ, start_response)
 
 
 def handler_class(max_message: int):
@@ -173,6 +229,9 @@ def serve(app, host: str, port: int) -> None:
     manager = socketio.server.manager
     if isinstance(manager, FramesMixin):
         manager.send_frames = True
+        manager.write_now = write_now
+        eio = socketio.server.eio
+        eio._async = {**eio._async, "websocket": _LinkedWebSocketWSGI}
     server = pywsgi.WSGIServer((host, port), app, log=None,
                                handler_class=handler_class(socketio.server.eio.max_http_buffer_size))
 

@@ -1,9 +1,18 @@
-"""Reading client frames: unmasking equals the RFC's byte-by-byte definition."""
+"""Reading client frames (unmasking equals the RFC's byte-by-byte definition),
+and writing relays at once to idle sockets, in order."""
 import os
+import socket
 
+import engineio
+import gevent
+import gevent.socket
 import pytest
-from geventwebsocket.websocket import Header
+from engineio import packet
+from engineio.socket import Socket as EngineIOSocket
+from geventwebsocket.websocket import Header, Stream
 
+from synthese import wsserver
+from synthese.broadcast import Frames, frame
 from synthese.wsserver import unmask
 
 
@@ -21,3 +30,81 @@ def test_unmask_keeps_leading_and_trailing_zero_bytes():
     mask = b"\x01\x02\x03\x04"
     payload = bytes([1, 2, 3, 4, 0, 0, 1, 2])  # unmasks to zeros at both ends
     assert unmask(payload, mask) == bytes([0, 0, 0, 0, 1, 2, 2, 6])
+
+
+# -- writing relays at once (wsserver.write_now) --------------------------------
+
+
+class _Handler:
+    """What gevent-websocket's WebSocket uses of its request handler."""
+
+    def __init__(self, sock):
+        self.socket = sock
+        self.rfile = sock.makefile("rb")
+
+
+def linked_socket():
+    """An Engine.IO socket on a real WebSocket over a real socket pair, with small buffers."""
+    ours, peer = gevent.socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    handler = _Handler(ours)
+    ws = wsserver.WebSocket({}, Stream(handler), handler)
+    eio_socket = EngineIOSocket(engineio.Server(async_mode="gevent"), "sid")
+    eio_socket.connected = eio_socket.upgraded = True
+    eio_socket.websocket = ws
+    return eio_socket, ws, peer
+
+
+def read_exactly(peer, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = peer.recv(65536)
+        assert chunk, "peer closed"
+        data += chunk
+    return data
+
+
+def writer(eio_socket, ws):
+    """engineio's writer task, in short: what is queued is written in order."""
+    while True:
+        pkt = eio_socket.queue.get()
+        ws.send(pkt.encode())
+
+
+def test_an_idle_socket_is_written_at_once():
+    eio_socket, ws, peer = linked_socket()
+    frames = Frames(frame(b"\x00\x01relay"))
+    assert wsserver.write_now(eio_socket, frames)
+    assert eio_socket.queue.empty()
+    assert read_exactly(peer, len(frames)) == frames
+
+
+def test_a_socket_with_something_queued_or_being_written_waits_its_turn():
+    eio_socket, ws, peer = linked_socket()
+    frames = Frames(frame(b"relay"))
+    eio_socket.queue.put(packet.Packet(packet.MESSAGE, Frames(frame(b"earlier"))))
+    assert not wsserver.write_now(eio_socket, frames)
+    eio_socket.queue.get()
+    wsserver._writing.add(id(ws))
+    try:
+        assert not wsserver.write_now(eio_socket, frames)
+    finally:
+        wsserver._writing.discard(id(ws))
+    ws.closed = True
+    assert not wsserver.write_now(eio_socket, frames)
+
+
+def test_what_the_peer_cannot_take_yet_is_queued_and_sent_in_order():
+    eio_socket, ws, peer = linked_socket()
+    big = Frames(frame(os.urandom(1 << 20)))
+    small = Frames(frame(b"next relay"))
+    assert wsserver.write_now(eio_socket, big)
+    assert eio_socket.queue.qsize() == 1  # the rest of big, for the writer
+    assert not wsserver.write_now(eio_socket, small)
+    eio_socket.queue.put(packet.Packet(packet.MESSAGE, small))  # as engineio's send does
+    task = gevent.spawn(writer, eio_socket, ws)
+    try:
+        assert read_exactly(peer, len(big) + len(small)) == big + small
+    finally:
+        task.kill()
