@@ -110,16 +110,26 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
     This process's own sockets are served at once; the message for the other
     processes is published by a task of its own, in order, so that whoever
     emits (the commit pipeline above all) does not wait for Redis's reply.
+
+    Pub/sub was the largest cost of a second process (bench/forum.py
+    profiles): a Redis round trip per emit, and every message, its own
+    included, decoded by every process. So the emits waiting together (a
+    commit batch's relays) go as one message, and a process skips its own
+    before decoding them.
     """
 
     #: Messages waiting for Redis, at most. Beyond, they are dropped (and
     #: logged): Redis delivers at most once anyway, and clients heal by
     #: their periodic resync.
     MAX_WAITING = 10_000
+    #: Emits sent as one message, at most.
+    MAX_BATCH = 100
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._outbox = None
+        # How this process's emits end once encoded (host_id is their last key).
+        self._own_emit = (b'{"method": "emit"', f'"host_id": "{self.host_id}"}}'.encode())
 
     def _publish(self, data):
         if self._outbox is None:
@@ -131,12 +141,31 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
             log.error("Redis is not keeping up: a relay to the other processes was dropped")
 
     def _publish_in_order(self):
+        empty = self.server.eio.get_queue_empty_exception()
         while True:
-            data = self._outbox.get()
+            waiting = [self._outbox.get()]
+            while len(waiting) < self.MAX_BATCH:
+                try:
+                    waiting.append(self._outbox.get_nowait())
+                except empty:
+                    break
             try:
-                super()._publish(data)
+                for message in batches(waiting, self.host_id):
+                    super()._publish(message)
             finally:
-                self._outbox.task_done()
+                for _ in waiting:
+                    self._outbox.task_done()
+
+    def _handle_emit(self, message):
+        for one in message.get("batch") or [message]:
+            super()._handle_emit(one)
+
+    def _listen(self):
+        start, end = self._own_emit
+        for message in super()._listen():
+            if isinstance(message, bytes) and message.endswith(end) and message.startswith(start):
+                continue  # ours, already delivered here
+            yield message
 
     def flush(self, timeout):
         deadline = time.monotonic() + timeout
@@ -145,6 +174,23 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                 return False
             self.server.sleep(0.01)
         return True
+
+
+def batches(messages: list[dict], host_id: str) -> list[dict]:
+    """Pub/sub messages in order, each run of emits as one message."""
+    out, run = [], []
+    for message in messages + [None]:
+        if message is not None and message.get("method") == "emit":
+            run.append(message)
+            continue
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            out.append({"method": "emit", "batch": run, "host_id": host_id})
+        run = []
+        if message is not None:
+            out.append(message)
+    return out
 
 
 def manager_for(redis_url: str | None):

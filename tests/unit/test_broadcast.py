@@ -1,5 +1,8 @@
 """Broadcast frames: built as python-socketio and gevent-websocket would send them, once per room."""
 import io
+import json
+import time
+import uuid
 
 import pytest
 import socketio
@@ -7,6 +10,8 @@ from engineio import packet as eio_packet
 from geventwebsocket.websocket import Header
 
 from synthese import broadcast
+from tests.conftest import need, port_open
+from tests.ysocket import wait_until
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65_535, 65_536, 600_000])
@@ -74,3 +79,50 @@ def test_without_our_websockets_the_manager_sends_as_python_socketio():
     server, manager = manager_with_room(send_frames=False)
     manager.emit("sync-update", b"\x05", "/yjs|atelier-1")
     assert [type(blob) for _, blob in server.eio.sent] == [str, bytes] * 3
+
+
+def test_pubsub_batches_keep_order_and_group_only_runs_of_emits():
+    emit = lambda i: {"method": "emit", "data": [i], "host_id": "h"}  # noqa: E731
+    disconnect = {"method": "disconnect", "sid": "s", "host_id": "h"}
+    assert broadcast.batches([emit(1)], "h") == [emit(1)]
+    assert broadcast.batches([emit(1), emit(2), disconnect, emit(3)], "h") == [
+        {"method": "emit", "batch": [emit(1), emit(2)], "host_id": "h"}, disconnect, emit(3)]
+
+
+def test_emits_cross_redis_in_order_and_a_process_delivers_its_own_once():
+    """Two managers on one channel of a real Redis, as two processes: what one
+    emits in a burst (published in batches) reaches the other's sockets in
+    order, and its own sockets once (its own messages coming back are skipped)."""
+    need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
+    channel = f"synthese-test-{uuid.uuid4().hex}"
+    servers = []
+    for eio_sid in ("on-one", "on-two"):
+        manager = broadcast.FramesRedisManager("redis://127.0.0.1:6379/0", channel=channel)
+        server = socketio.Server(async_mode="threading", client_manager=manager)
+        server.eio.sent = []
+        server.eio.send_packet = lambda sid, pkt, sent=server.eio.sent: sent.append(pkt.encode())
+        server._send_eio_packet = server.eio.send_packet
+        manager.initialize()
+        manager.connect(eio_sid, "/yjs|atelier-1")
+        servers.append(server)
+    one, two = servers
+    decoded = []
+
+    class Json:  # python-socketio's json module, counting what the first process decodes
+        dumps = staticmethod(json.dumps)
+
+        @staticmethod
+        def loads(message):
+            decoded.append(message)
+            return json.loads(message)
+
+    one.manager.json = Json
+    wait_until(lambda: one.manager.redis.pubsub_numsub(channel)[0][1] == 2, message="both subscribed")
+    for i in range(50):
+        one.emit("sync-update", bytes([i]), namespace="/yjs|atelier-1")
+    # Each event is a text packet and its binary attachment.
+    wait_until(lambda: len(two.eio.sent) == 100, message="every emit on the other process")
+    assert [data for data in two.eio.sent if isinstance(data, bytes)] == [bytes([i]) for i in range(50)]
+    time.sleep(0.3)  # anything echoed back to the first would have arrived by now
+    assert [data for data in one.eio.sent if isinstance(data, bytes)] == [bytes([i]) for i in range(50)]
+    assert decoded == []  # its own messages were skipped before decoding
