@@ -72,29 +72,22 @@ class Realtime:
                 renewed = time.monotonic()
                 self.roster.renew(self.connections)
 
-    def closed(self, sid: str) -> tuple["Connection | None", bool]:
-        """Forget a socket; returns its connection and whether its room is now empty here."""
+    def leave(self, namespace: str, sid: str) -> None:
+        """A socket is gone: everyone in its room, in every process, sees its people leave."""
         conn = self.connections.pop(sid, None)
         if conn is None:
-            return None, False
+            return
         self.roster.closed(conn.atelier_id, sid)
         left = self.room_sizes[conn.atelier_id] - 1
         if left:
             self.room_sizes[conn.atelier_id] = left
         else:
             del self.room_sizes[conn.atelier_id]
-        return conn, not left
-
-    def leave(self, namespace: str, sid: str) -> None:
-        """A socket is gone: everyone in its room, in every process, sees its people leave."""
-        conn, room_empty = self.closed(sid)
-        if conn is None:
-            return
         removals = self.presence.leave(namespace, sid)
         if removals:
             self.roster.announced(namespace, removals)
             socketio.server.emit("awareness-update", awareness.encode(removals), namespace=namespace)
-        if room_empty:
+        if not left:
             self.store.forget(conn.atelier_id)
 
     def shutdown(self, timeout: float) -> None:
