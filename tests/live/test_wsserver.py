@@ -1,6 +1,7 @@
 """The WebSocket server (synthese.wsserver) with raw frames: limits, fragments, transports."""
 import json
 import os
+import socket
 import struct
 
 import requests
@@ -106,3 +107,41 @@ def test_long_polling_is_refused(live):
     response = requests.get(live.base_url + "/socket.io/?EIO=4&transport=polling", timeout=5)
     assert response.status_code == 400
 
+
+
+def test_a_peer_that_stops_reading_holds_up_nobody_and_then_gets_everything_in_order(live):
+    """Relays go out at once to idle sockets (wsserver.write_now); to a peer
+    whose buffers are full they queue instead. Megabytes relayed to a peer
+    that reads nothing: the other peers keep up meanwhile, and once it reads,
+    it gets every relay, whole and in order."""
+    room = live.new_atelier()
+    slow = websocket.create_connection(live.base_url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+                                       timeout=30, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    assert slow.recv().startswith("0{")
+    ns = join_room(slow, room, room["participant"])
+    writer = YClient(live.base_url, room["id"], room["porteur"], "writer").connect()
+    reader = YClient(live.base_url, room["id"], room["participant"], "reader").connect()
+    chunk = "Éléments importants de la discussion, repris en séance. " * 350  # about 20 KB
+    for i in range(150):
+        writer.append("discussion", f"<{i}>{chunk}")
+    expected = writer.text("discussion")
+    wait_until(lambda: reader.text("discussion") == expected, timeout=30, message="the reading peer kept up")
+
+    doc = Doc()
+    text = doc.get("discussion", type=Text)
+    relay_follows = False
+    while str(text) != expected:
+        message = slow.recv()
+        if isinstance(message, bytes):
+            if relay_follows:
+                doc.apply_update(message)
+            relay_follows = False
+        elif message == "2":
+            slow.send("3")  # Engine.IO ping
+        else:
+            relay_follows = message.startswith(f'451-{ns},["sync-update"')
+    markers = [int(part.split(">")[0]) for part in str(text).split("<")[1:]]
+    assert markers == list(range(150))
+    slow.close()
+    writer.disconnect()
+    reader.disconnect()
