@@ -168,12 +168,17 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
             yield message
 
     def flush(self, timeout):
-        deadline = time.monotonic() + timeout
-        while self._outbox is not None and self._outbox.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            self.server.sleep(0.01)
-        return True
+        return self._outbox is None or wait_done(self._outbox, timeout, self.server.sleep)
+
+
+def wait_done(tasks, timeout: float, sleep) -> bool:
+    """Wait until every item put on a queue is marked done (task_done); False on timeout."""
+    deadline = time.monotonic() + timeout
+    while tasks.unfinished_tasks:
+        if time.monotonic() > deadline:
+            return False
+        sleep(0.01)
+    return True
 
 
 def batches(messages: list[dict], host_id: str) -> list[dict]:

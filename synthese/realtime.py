@@ -378,8 +378,6 @@ class UpdatePipeline:
         self.max_queue = rt.app.config["SYNTHESE_UPDATE_QUEUE"]
         self.queue: queue.Queue[Pending] = queue.Queue(self.max_queue)
         self._task = None
-        #: A batch is between the queue and its relay.
-        self._busy = False
         self._compacting: set[int] = set()
         #: Sockets whose refused updates must be pulled again.
         self._to_pull: set[str] = set()
@@ -424,29 +422,26 @@ class UpdatePipeline:
     def _run(self) -> None:
         while True:
             batch = [self.queue.get()]
-            self._busy = True
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
-            committed = self._commit(batch)
-            with self.rt.app.app_context():
-                self.rt.store.apply_committed(committed)
-            for appended in committed:
-                self._relay(appended.atelier_id, appended.items)
-                if appended.backlog >= self.rt.store.compact_after:
-                    self._compact_soon(appended.atelier_id)
-            self._busy = False
+            try:
+                committed = self._commit(batch)
+                with self.rt.app.app_context():
+                    self.rt.store.apply_committed(committed)
+                for appended in committed:
+                    self._relay(appended.atelier_id, appended.items)
+                    if appended.backlog >= self.rt.store.compact_after:
+                        self._compact_soon(appended.atelier_id)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued update is committed and relayed; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._busy or not self.queue.empty():
-            if time.monotonic() > deadline:
-                return False
-            socketio.sleep(0.01)
-        return True
+        return broadcast.wait_done(self.queue, timeout, socketio.sleep)
 
     def _commit(self, batch: list[Pending]) -> list:
         """Append the batch, retrying while the database is unavailable.
