@@ -74,6 +74,9 @@ class FramesMixin(socketio.Manager):
         """Wait until what was emitted has left for the other processes (none here)."""
         return True
 
+    def listen_to(self, namespace: str) -> None:
+        """Hear the other processes' relays to a namespace (none here)."""
+
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         if callback is not None or not self.send_frames:
             return super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
@@ -107,29 +110,162 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
     The method order puts FramesMixin between the pub/sub layer and the
     local delivery of python-socketio's Manager.
 
-    This process's own sockets are served at once; the message for the other
-    processes is published by a task of its own, in order, so that whoever
-    emits (the commit pipeline above all) does not wait for Redis's reply.
+    This process's own sockets are served at once; the messages for the
+    other processes are published by a task of its own, in order, so that
+    whoever emits (the commit pipeline above all) does not wait for Redis.
 
     Pub/sub was the largest cost of a second process (bench/forum.py
     profiles): a Redis round trip per emit, and every message, its own
-    included, decoded by every process. So the emits waiting together (a
-    commit batch's relays) go as one message, and a process skips its own
-    before decoding them.
+    included, decoded by every process. So:
+
+    - each namespace (an atelier's room) has a channel of its own, to which
+      a process listens only while it has sockets there: with the rooms
+      placed on processes (docs/production.md), a process hears only the
+      rooms it serves;
+    - the messages waiting together (a commit batch's relays) are published
+      in one round trip, a room's run of emits as one message;
+    - a process skips its own messages before decoding them.
     """
 
     #: Messages waiting for Redis, at most. Beyond, they are dropped (and
     #: logged): Redis delivers at most once anyway, and clients heal by
     #: their periodic resync.
     MAX_WAITING = 10_000
-    #: Emits sent as one message, at most.
+    #: Messages published in one round trip, at most.
     MAX_BATCH = 100
+    #: Longest wait, when a room's first socket connects, for Redis to confirm
+    #: that this process listens to the room (then it reads the database).
+    SUBSCRIBE_TIMEOUT = 1.0
+    #: A room's channel is left this long after its last socket here went,
+    #: so that a reconnecting room does not churn subscriptions.
+    IDLE_GRACE = 30.0
+    #: Longest wait between two attempts to listen to Redis again.
+    RETRY_MAX = 5
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._outbox = None
         # How this process's emits end once encoded (host_id is their last key).
         self._own_emit = (b'{"method": "emit"', f'"host_id": "{self.host_id}"}}'.encode())
+        #: Room channels listened to, each with an event set once Redis confirmed it.
+        self._rooms: dict[str, object] = {}
+        #: Room channels without a socket here any more, since when.
+        self._idle: dict[str, float] = {}
+        #: The pub/sub connection of the listening task, once it is subscribed.
+        self._listener = None
+
+    def channel_of(self, namespace: str | None) -> str:
+        """The channel of a namespace's messages: its own, or the deployment's for "/"."""
+        return self.channel if namespace in (None, "/") else f"{self.channel}:{namespace}"
+
+    def _channel_of_message(self, message: dict) -> str:
+        if message.get("method") == "callback":
+            return self.channel  # back to the emitting host, wherever its sockets are
+        return self.channel_of(message.get("namespace"))
+
+    # -- listening to the rooms this process serves ------------------------
+
+    def initialize(self):
+        super().initialize()
+        if not self.write_only:
+            self.server.start_background_task(self._leave_idle_rooms)
+
+    def listen_to(self, namespace: str) -> None:
+        """Listen to a namespace's channel while this process has sockets in it.
+
+        Called by the connect handler once the socket is allowed in (a
+        refused one must not make the process listen), and before it reads
+        the database: whatever another process commits after that read, it
+        relays after this subscription, so nothing falls in between.
+        """
+        channel = self.channel_of(namespace)
+        if channel == self.channel:
+            return
+        self._idle.pop(channel, None)
+        confirmed = self._rooms.get(channel)
+        if confirmed is None:
+            confirmed = self._rooms[channel] = self.server.eio.create_event()
+            listener = self._listener
+            if listener is None:
+                return  # not connected: the listener subscribes to it when it is
+            try:
+                listener.subscribe(channel)
+            except Exception:
+                # The listener's connection is broken; when it reconnects, it
+                # subscribes to every room again.
+                log.warning("could not listen to %s on Redis", channel, exc_info=True)
+                return
+        if self._listener is not None and not confirmed.wait(self.SUBSCRIBE_TIMEOUT):
+            log.warning("Redis did not confirm %s in time; relays may be missed until the next resync", channel)
+
+    def basic_disconnect(self, sid, namespace, **kwargs):
+        super().basic_disconnect(sid, namespace, **kwargs)
+        channel = self.channel_of(namespace)
+        if channel in self._rooms and None not in self.rooms.get(namespace, {}):
+            self._idle[channel] = time.monotonic()
+
+    def _leave_idle_rooms(self):
+        while True:
+            self.server.sleep(min(5.0, self.IDLE_GRACE))
+            now = time.monotonic()
+            for channel, since in list(self._idle.items()):
+                if now - since < self.IDLE_GRACE:
+                    continue
+                del self._idle[channel]
+                self._rooms.pop(channel, None)
+                if self._listener is not None:
+                    try:
+                        self._listener.unsubscribe(channel)
+                    except Exception:
+                        log.warning("could not leave %s on Redis", channel, exc_info=True)
+
+    def _redis_listen_with_retries(self):
+        retry_sleep = 1
+        while True:
+            try:
+                self._redis_connect()
+                # The publishing task may replace self.pubsub when it reconnects.
+                pubsub = self.pubsub
+                pubsub.ignore_subscribe_messages = False
+                wanted = list(self._rooms)
+                pubsub.subscribe(self.channel, *wanted)
+                self._listener = pubsub
+                # Rooms that came while subscribing (no task switch from here on).
+                late = set(self._rooms) - set(wanted)
+                if late:
+                    pubsub.subscribe(*late)
+                retry_sleep = 1
+                yield from pubsub.listen()
+            except Exception as exc:
+                self._listener = None
+                log.error("cannot receive from Redis (%s); retrying in %s s", exc, retry_sleep)
+                self.server.sleep(retry_sleep)
+                # Relays between processes are off meanwhile: try again often.
+                retry_sleep = min(retry_sleep * 2, self.RETRY_MAX)
+
+    def _listen(self):
+        start, end = self._own_emit
+        for message in self._redis_listen_with_retries():
+            kind = message["type"]
+            if kind == "message":
+                data = message["data"]
+                if isinstance(data, bytes) and data.endswith(end) and data.startswith(start):
+                    continue  # ours, already delivered here
+                yield data
+            elif kind == "subscribe":
+                channel = message["channel"]
+                confirmed = self._rooms.get(channel.decode() if isinstance(channel, bytes) else channel)
+                if confirmed is not None:
+                    confirmed.set()
+
+    # -- publishing ----------------------------------------------------------
+
+    def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        room = to or room
+        if room is not None and self.is_sid_room(namespace or "/", room):
+            kwargs["ignore_queue"] = True  # to a socket of this process: nobody else needs it
+        return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                            callback=callback, **kwargs)
 
     def _publish(self, data):
         if self._outbox is None:
@@ -150,22 +286,34 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                 except empty:
                     break
             try:
-                for message in batches(waiting, self.host_id):
-                    super()._publish(message)
+                self._publish_all(waiting)
             finally:
                 for _ in waiting:
                     self._outbox.task_done()
 
+    def _publish_all(self, messages: list[dict]) -> None:
+        """Publish messages in one round trip, in order within each channel."""
+        by_channel: dict[str, list[dict]] = {}
+        for message in messages:
+            by_channel.setdefault(self._channel_of_message(message), []).append(message)
+        for retries_left in (1, 0):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipe = self.redis.pipeline(transaction=False)
+                for channel, some in by_channel.items():
+                    for message in batches(some, self.host_id):
+                        pipe.publish(channel, self.json.dumps(message))
+                pipe.execute()
+                return
+            except Exception as exc:
+                self.connected = False
+                if not retries_left:
+                    log.error("cannot publish to Redis (%s): %d relay(s) dropped", exc, len(messages))
+
     def _handle_emit(self, message):
         for one in message.get("batch") or [message]:
             super()._handle_emit(one)
-
-    def _listen(self):
-        start, end = self._own_emit
-        for message in super()._listen():
-            if isinstance(message, bytes) and message.endswith(end) and message.startswith(start):
-                continue  # ours, already delivered here
-            yield message
 
     def flush(self, timeout):
         return self._outbox is None or wait_done(self._outbox, timeout, self.server.sleep)

@@ -190,6 +190,8 @@ def on_connect(auth=None):
     db.session.rollback()
     rt = state()
     rt.opened(request.sid, conn)
+    # Before the database is read: another process's later commits reach us.
+    socketio.server.manager.listen_to(request.namespace)
     sheet = rt.store.sheet(conn.atelier_id)
     with sheet.lock:
         state_vector = sheet.doc.get_state()

@@ -75,10 +75,11 @@ class YClient:
     def resync_every(self, interval: float) -> None:
         """Re-run sync step 1 periodically, as the stock client's ``resyncInterval`` does."""
         sio = self.sio
+        self.resyncing = True
 
         def loop():
             # Until this connection ends (a reconnection starts its own loop).
-            while self.sio is sio and sio is not None:
+            while self.sio is sio and sio is not None and self.resyncing:
                 time.sleep(interval)
                 try:
                     with self.lock:
@@ -88,6 +89,10 @@ class YClient:
                     pass  # disconnected or timed out: the next round tries again
 
         threading.Thread(target=loop, daemon=True).start()
+
+    def stop_resync(self) -> None:
+        """From now on, this client learns of others' edits by relays alone."""
+        self.resyncing = False
 
     def disconnect(self) -> None:
         if self.sio is not None:

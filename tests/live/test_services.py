@@ -173,6 +173,11 @@ class RedisServer:
         wait_until(lambda: port_open("127.0.0.1", self.port), message="redis up")
         return self
 
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
     def kill(self):
         self.proc.kill()
         self.proc.wait(10)
@@ -206,9 +211,16 @@ def test_redis_stopped_and_restarted_while_people_write(tmp_path):
             assert all(f"a{n} " in expected["discussion"] and f"s{n} " in expected["synthese"] for n in range(10))
             for client in (anna, sophie):
                 wait_until(lambda c=client: c.fields() == expected, timeout=20, message=f"{client.name} healed")
-            # And relays work again.
+            # And relays work again, without resync, once both processes
+            # listen to the room again.
+            for client in (anna, sophie):
+                client.stop_resync()
+            time.sleep(1.5)  # a resync under way ends
+            channel = f"synthese-0:/yjs|atelier-{room['id']}"
+            wait_until(lambda: redis.client().pubsub_numsub(channel) == [(channel.encode(), 2)],
+                       timeout=15, message="both processes listening to the room again")
             sophie.append("question", "Après la coupure ?")
-            wait_until(lambda: anna.text("question") == "Après la coupure ?", timeout=15, message="relay after")
+            wait_until(lambda: anna.text("question") == "Après la coupure ?", timeout=5, message="relay after")
             anna.disconnect()
             sophie.disconnect()
     finally:

@@ -89,40 +89,110 @@ def test_pubsub_batches_keep_order_and_group_only_runs_of_emits():
         {"method": "emit", "batch": [emit(1), emit(2)], "host_id": "h"}, disconnect, emit(3)]
 
 
-def test_emits_cross_redis_in_order_and_a_process_delivers_its_own_once():
-    """Two managers on one channel of a real Redis, as two processes: what one
-    emits in a burst (published in batches) reaches the other's sockets in
-    order, and its own sockets once (its own messages coming back are skipped)."""
+class Counting:
+    """python-socketio's json module, recording what a process decodes."""
+
+    def __init__(self):
+        self.decoded = []
+        self.dumps = json.dumps
+
+    def loads(self, message):
+        self.decoded.append(json.loads(message))
+        return self.decoded[-1]
+
+
+def redis_processes(*rooms_of_each, grace=None):
+    """Managers on a real Redis, as processes, each with a socket in its rooms
+    (one eio sid per room, named "<process>-<room>"); the engine.io of each
+    records the data it is asked to send."""
     need("redis", port_open("127.0.0.1", 6379), "nothing listens on 127.0.0.1:6379")
     channel = f"synthese-test-{uuid.uuid4().hex}"
     servers = []
-    for eio_sid in ("on-one", "on-two"):
+    for index, rooms in enumerate(rooms_of_each):
         manager = broadcast.FramesRedisManager("redis://127.0.0.1:6379/0", channel=channel)
+        if grace is not None:
+            manager.IDLE_GRACE = grace
         server = socketio.Server(async_mode="threading", client_manager=manager)
         server.eio.sent = []
-        server.eio.send_packet = lambda sid, pkt, sent=server.eio.sent: sent.append(pkt.encode())
+        server.eio.send_packet = lambda sid, pkt, sent=server.eio.sent: sent.append((sid, pkt.encode()))
         server._send_eio_packet = server.eio.send_packet
+        manager.json = Counting()
         manager.initialize()
-        manager.connect(eio_sid, "/yjs|atelier-1")
+        wait_until(lambda: manager._listener is not None, message="listening")
+        for room in rooms:
+            manager.connect(f"{index}-{room}", f"/yjs|{room}")
+            manager.listen_to(f"/yjs|{room}")
         servers.append(server)
-    one, two = servers
-    decoded = []
+    return channel, servers
 
-    class Json:  # python-socketio's json module, counting what the first process decodes
-        dumps = staticmethod(json.dumps)
 
-        @staticmethod
-        def loads(message):
-            decoded.append(message)
-            return json.loads(message)
+def binaries(server, eio_sid=None):
+    return [data for sid, data in server.eio.sent if isinstance(data, bytes) and eio_sid in (None, sid)]
 
-    one.manager.json = Json
-    wait_until(lambda: one.manager.redis.pubsub_numsub(channel)[0][1] == 2, message="both subscribed")
+
+def subscribers(server, channel):
+    return server.manager.redis.pubsub_numsub(channel)[0][1]
+
+
+def test_emits_cross_redis_in_order_and_a_process_delivers_its_own_once():
+    """What one process emits in a burst (published in batches) reaches the
+    other's sockets in order, and its own sockets once (its own messages
+    coming back are skipped before decoding)."""
+    channel, (one, two) = redis_processes(["atelier-1"], ["atelier-1"])
     for i in range(50):
         one.emit("sync-update", bytes([i]), namespace="/yjs|atelier-1")
     # Each event is a text packet and its binary attachment.
     wait_until(lambda: len(two.eio.sent) == 100, message="every emit on the other process")
-    assert [data for data in two.eio.sent if isinstance(data, bytes)] == [bytes([i]) for i in range(50)]
+    assert binaries(two) == [bytes([i]) for i in range(50)]
     time.sleep(0.3)  # anything echoed back to the first would have arrived by now
-    assert [data for data in one.eio.sent if isinstance(data, bytes)] == [bytes([i]) for i in range(50)]
-    assert decoded == []  # its own messages were skipped before decoding
+    assert binaries(one) == [bytes([i]) for i in range(50)]
+    assert one.manager.json.decoded == []
+
+
+def test_a_process_hears_only_the_rooms_it_has_sockets_in():
+    channel, (one, two) = redis_processes(["atelier-1", "atelier-2"], ["atelier-2"])
+    for i in range(20):
+        one.emit("sync-update", bytes([i]), namespace=f"/yjs|atelier-{1 + i % 2}")
+    wait_until(lambda: len(binaries(two)) == 10, message="atelier-2's emits on the other process")
+    time.sleep(0.3)
+    assert binaries(two) == [bytes([i]) for i in range(1, 20, 2)]
+    decoded = two.manager.json.decoded
+    assert decoded and {m["namespace"] for d in decoded for m in d.get("batch") or [d]} == {"/yjs|atelier-2"}
+
+
+def test_a_room_is_listened_to_once_redis_confirms_it():
+    """listen_to returns after the subscription took effect: the connect
+    handler reads the database after it, so no relay falls in between."""
+    channel, (one, two) = redis_processes(["atelier-1"], [])
+    two.manager.connect("1-atelier-1", "/yjs|atelier-1")
+    two.manager.listen_to("/yjs|atelier-1")
+    # Redis's confirmation came back through the listening connection.
+    assert two.manager._rooms[f"{channel}:/yjs|atelier-1"].is_set()
+    assert subscribers(two, f"{channel}:/yjs|atelier-1") == 2
+    one.emit("sync-update", b"\x09", namespace="/yjs|atelier-1")
+    wait_until(lambda: binaries(two) == [b"\x09"], message="the relay that follows")
+
+
+def test_an_idle_room_is_left_after_its_grace_and_heard_again_when_a_socket_returns():
+    channel, (one, two) = redis_processes(["atelier-1"], ["atelier-1"], grace=0.2)
+    room = f"{channel}:/yjs|atelier-1"
+    sid = two.manager.sid_from_eio_sid("1-atelier-1", "/yjs|atelier-1")
+    two.manager.disconnect(sid, "/yjs|atelier-1", ignore_queue=True)
+    wait_until(lambda: subscribers(two, room) == 1, message="the idle room left")
+    two.manager.connect("1-again", "/yjs|atelier-1")
+    two.manager.listen_to("/yjs|atelier-1")
+    assert subscribers(two, room) == 2
+    one.emit("sync-update", b"\x07", namespace="/yjs|atelier-1")
+    wait_until(lambda: binaries(two, "1-again") == [b"\x07"], message="the returning socket served")
+
+
+def test_a_socket_of_this_process_is_sent_to_without_redis():
+    channel, (one, two) = redis_processes(["atelier-1"], ["atelier-1"])
+    published = []
+    one.manager._publish = published.append
+    local = one.manager.sid_from_eio_sid("0-atelier-1", "/yjs|atelier-1")
+    remote = two.manager.sid_from_eio_sid("1-atelier-1", "/yjs|atelier-1")
+    one.emit("sync-step-1", b"\x01", to=local, namespace="/yjs|atelier-1")
+    assert binaries(one) == [b"\x01"] and published == []
+    one.emit("synthese:revoked", None, to=remote, namespace="/yjs|atelier-1")
+    assert [m["room"] for m in published] == [remote]
