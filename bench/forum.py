@@ -157,7 +157,7 @@ def run_round(server, args, round_no: int) -> dict:
         ["node", str(JS / "load.mjs"), f"--url={urls}", f"--rooms={','.join(rooms)}",
          f"--token={server.token}", f"--clients={args.clients}", f"--writers={args.writers}",
          f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}",
-         f"--presence={args.presence}"],
+         f"--presence={args.presence}", f"--placement={args.placement}"],
         stdout=subprocess.PIPE, text=True,
     )
     load_sampler = Sampler(load.pid)
@@ -170,9 +170,11 @@ def run_round(server, args, round_no: int) -> dict:
         sampler.start()
     load_sampler.start()
     probe = subprocess.Popen(
-        # With several processes the probe's writer and reader sit on different ones.
+        # With several processes the probe's writer and reader sit on
+        # different ones, unless rooms are placed.
         ["node", str(JS / "probe.mjs"), f"--url={urls}", f"--room={server.probe_room}",
-         f"--token={server.token}", f"--duration={args.duration - args.warmup - 3}"],
+         f"--token={server.token}", f"--duration={args.duration - args.warmup - 3}",
+         f"--placement={args.placement}"],
         stdout=subprocess.PIPE, text=True,
     )
     probe_out, _ = probe.communicate(timeout=args.duration + 60)
@@ -270,6 +272,9 @@ def main():
     parser.add_argument("--modes", default="gevent", help="Synthèse async modes to measure, comma-separated")
     parser.add_argument("--processes", type=int, default=1,
                         help="Synthèse processes (more than one: behind Redis, clients spread over them)")
+    parser.add_argument("--placement", default="spread", choices=["spread", "room"],
+                        help="with several processes: each room's clients spread over them, or on one "
+                             "(nginx's hash on the room cookie, docs/production.md)")
     parser.add_argument("--database-url", help="database of the Synthèse processes (default: SQLite)")
     parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the reference")
     parser.add_argument("--json", help="also write raw results to this file")
@@ -280,6 +285,8 @@ def main():
     for round_no in range(1, args.rounds + 1):
         for mode in args.modes.split(","):
             server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url)
+            if args.processes > 1 and args.placement == "room":
+                server.name += ", placed"
             try:
                 print(f"round {round_no}: {server.name} ...", flush=True)
                 results.append(run_round(server, args, round_no))

@@ -3,13 +3,16 @@
 // that every written token arrived. Prints one JSON line of results.
 // Usage: node load.mjs --url=... --rooms=atelier-1,atelier-2 --token=T
 //        --clients=12 --writers=2 --period=400 --duration=30 [--settle=30] [--presence=yes]
+//        [--placement=spread|room]
 import { leanReader, leanWriter, fullClient, synced, sleep, args } from './clients.mjs'
 
 const a = args()
-// Several server URLs (comma separated): the clients of each room spread over them.
+// Several server URLs (comma separated): the clients of each room spread
+// over them, or, with --placement=room, each room's clients on one of them
+// (as nginx's hash on the room cookie places browsers, docs/production.md).
 const urls = a.url.split(',')
+const byRoom = a.placement === 'room'
 let next = 0
-const pick = () => urls[next++ % urls.length]
 const rooms = a.rooms.split(',')
 const perRoom = Number(a.clients || 12)
 const writersPerRoom = Number(a.writers || 2)
@@ -21,8 +24,9 @@ const token = a.token || ''
 
 const stats = { sent: 0, received: 0, errors: [] }
 const roomsState = []
-for (const room of rooms) {
-  const checker = fullClient(urls[0], room, token)
+for (const [index, room] of rooms.entries()) {
+  const pick = () => byRoom ? urls[index % urls.length] : urls[next++ % urls.length]
+  const checker = fullClient(byRoom ? pick() : urls[0], room, token)
   const writers = []
   const readers = []
   for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(pick(), room, token, stats, `${room}.w${i}`, presence))

@@ -2,15 +2,17 @@
 // their own; the writer appends a numbered marker every INTERVAL ms and the
 // reader timestamps its arrival. Prints one JSON line of latencies (ms).
 // Usage: node probe.mjs --url=... --room=atelier-31 --token=T --duration=30 [--interval=250]
+//        [--placement=spread|room]
 import { fullClient, synced, sleep, args } from './clients.mjs'
 
 const a = args()
 const duration = Number(a.duration || 30) * 1000
 const interval = Number(a.interval || 250)
-// With several server URLs, the writer uses the first and the reader the last.
+// With several server URLs, the writer uses the first and the reader the
+// last; with --placement=room both use the first, as the room's people would.
 const urls = a.url.split(',')
 const writer = fullClient(urls[0], a.room, a.token)
-const reader = fullClient(urls[urls.length - 1], a.room, a.token)
+const reader = fullClient(a.placement === 'room' ? urls[0] : urls[urls.length - 1], a.room, a.token)
 await Promise.all([synced(writer), synced(reader)])
 await sleep(500)
 
