@@ -76,8 +76,10 @@ class Synthese:
     """One or several ``synthese serve`` processes on one database (several: with Redis)."""
 
     def __init__(self, workdir: Path, async_mode: str, rooms: int, processes: int = 1,
-                 database_url: str | None = None, redis_url: str = "redis://127.0.0.1:6379/0"):
-        self.name = f"synthese ({async_mode})" + (f" x{processes} + Redis" if processes > 1 else "")
+                 database_url: str | None = None, redis_url: str | None = "redis://127.0.0.1:6379/0"):
+        self.name = f"synthese ({async_mode})"
+        if processes > 1:
+            self.name += f" x{processes}" + (" + Redis" if redis_url else ", independent")
         ports = [free_port() for _ in range(processes)]
         self.urls = [f"http://127.0.0.1:{port}" for port in ports]
         #: The first process answers the API; the clients spread over all of them.
@@ -87,7 +89,7 @@ class Synthese:
                "SYNTHESE_SECRET_KEY": "bench",
                # The load creates its 30 events and 360 participants from one address.
                "SYNTHESE_RATE_LIMITS": "off"}
-        if processes > 1:
+        if processes > 1 and redis_url:
             env["SYNTHESE_REDIS_URL"] = redis_url
         self.procs = []
         for i, port in enumerate(ports):
@@ -275,16 +277,22 @@ def main():
     parser.add_argument("--placement", default="spread", choices=["spread", "room"],
                         help="with several processes: each room's clients spread over them, or on one "
                              "(nginx's hash on the room cookie, docs/production.md)")
+    parser.add_argument("--redis", default="yes", choices=["yes", "no"],
+                        help="no, with --placement room: the processes share nothing but the database "
+                             "(the ideal a pair behind Redis can approach)")
     parser.add_argument("--database-url", help="database of the Synthèse processes (default: SQLite)")
     parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the reference")
     parser.add_argument("--json", help="also write raw results to this file")
     args = parser.parse_args()
+    if args.redis == "no" and args.processes > 1 and args.placement != "room":
+        parser.error("--redis no needs --placement room: a room spread over processes needs Redis")
 
     workdir = Path(tempfile.mkdtemp(prefix="synthese-bench-"))
     results = []
     for round_no in range(1, args.rounds + 1):
         for mode in args.modes.split(","):
-            server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url)
+            server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url,
+                              redis_url=None if args.redis == "no" else "redis://127.0.0.1:6379/0")
             if args.processes > 1 and args.placement == "room":
                 server.name += ", placed"
             try:

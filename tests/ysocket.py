@@ -57,7 +57,7 @@ class YClient:
 
     # -- connection --------------------------------------------------------
 
-    def connect(self, timeout: float = 5) -> "YClient":
+    def connect(self, timeout: float = 5, headers: dict | None = None) -> "YClient":
         self.sio = _Client(reconnection=False)
         ns = self.namespace
         self.sio.on("sync-step-1", self._answer_step_1, namespace=ns)
@@ -65,7 +65,7 @@ class YClient:
         self.sio.on("awareness-update", self._on_awareness, namespace=ns)
         auth = {"token": self.token} if self.token else None
         self.sio.connect(self.base_url, namespaces=[ns], transports=["websocket"], auth=auth,
-                         wait_timeout=timeout)
+                         headers=headers or {}, wait_timeout=timeout)
         with self.lock:
             sv = self.doc.get_state()
         diff = self.sio.call("sync-step-1", sv, namespace=ns, timeout=timeout)

@@ -13,6 +13,16 @@ const statusEl = document.getElementById('status')
 const presentEl = document.getElementById('present')
 const participateBtn = document.getElementById('participate')
 
+// Behind several server processes, nginx sends a room's sockets to one of
+// them by this cookie (docs/production.md), so that each process hears only
+// the rooms it serves. Set again before every reconnection: another tab may
+// have changed it meanwhile.
+const placeInRoom = () => {
+  const secure = window.location.protocol === 'https:' ? '; Secure' : ''
+  document.cookie = `synthese_room=${config.atelier}; path=/socket.io/; SameSite=Strict${secure}`
+}
+placeInRoom()
+
 const doc = new Y.Doc()
 const provider = new SocketIOProvider(
   window.location.origin,
@@ -21,6 +31,7 @@ const provider = new SocketIOProvider(
   // Re-run sync step 1 now and then: heals a relayed update this client missed.
   { autoConnect: true, resyncInterval: 20000, disableBc: true }
 )
+provider.socket.io.on('reconnect_attempt', placeInRoom)
 const awareness = provider.awareness
 const lightColour = config.user.color + '33'
 awareness.setLocalStateField('user', { name: config.user.name, color: config.user.color, colorLight: lightColour })

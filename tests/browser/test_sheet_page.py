@@ -67,6 +67,9 @@ def test_two_people_write_the_same_section_at_once(live):
             for title in ["Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"]:
                 await expect(sophie.get_by_role("textbox", name=title, exact=True)).to_be_visible()
             await wait_text(sophie, "porteur", lambda t: t == "Sophie Largeau, Ville de Paris")
+            # The cookie by which nginx places the room's sockets on one process.
+            placed = [c for c in await ctx_a.cookies() if c["name"] == "synthese_room"]
+            assert [(c["value"], c["path"], c["sameSite"]) for c in placed] == [(str(room["id"]), "/socket.io/", "Strict")]
 
             # Both type into Synthèse at the same time.
             typed_a, typed_b = "Proposer une expérimentation sur trois jours. ", "Avec des élus et des citoyens 😀. "

@@ -94,11 +94,12 @@ def test_two_processes_behind_nginx(behind_nginx):
     page = browser.get(people[0]["url"])
     assert page.status_code == 200 and page.url.endswith(f"/events/{event['slug']}")
 
-    # nginx spreads the sockets over both processes; edits reach everyone.
+    # Without the sheet page's room cookie, nginx spreads the sockets over
+    # both processes; edits reach everyone.
+    before = upstream_connections(servers)
     clients = [YClient(base, atelier["id"], p["token"], p["name"]).connect() for p in people]
-    # Both processes hold some of the sockets (connections from nginx to each port).
-    established = [c.laddr.port for c in psutil.net_connections("tcp") if c.status == "ESTABLISHED"]
-    assert all(established.count(server.port) >= 1 for server in servers), established
+    opened = {port for port, _ in upstream_connections(servers) - before}
+    assert opened == {server.port for server in servers}, opened
     for i, client in enumerate(clients):
         client.append("discussion", f"idée {i}. ")
     for client in clients:
@@ -115,6 +116,35 @@ def test_two_processes_behind_nginx(behind_nginx):
     ws.close()
     for client in clients:
         client.disconnect()
+
+
+def upstream_connections(servers) -> set:
+    """nginx's open connections to each process: (process port, nginx's local port)."""
+    ports = {server.port for server in servers}
+    return {(c.raddr.port, c.laddr.port) for c in psutil.net_connections("tcp")
+            if c.status == "ESTABLISHED" and c.raddr and c.raddr.port in ports}
+
+
+def test_an_ateliers_sockets_are_placed_on_one_process(behind_nginx):
+    """The sheet page's cookie (synthese_room) makes nginx put a room's
+    sockets on one process, which then alone listens to that room."""
+    base, servers = behind_nginx
+    event = requests.post(f"{base}/api/events", json={"title": "Forum régional"}).json()
+    org = {"Authorization": f"Bearer {event['organiser_token']}"}
+    rooms = [requests.post(f"{base}/api/events/{event['slug']}/ateliers", json={"title": f"Atelier {n}"},
+                           headers=org).json() for n in range(4)]
+    for room in rooms:
+        before = upstream_connections(servers)
+        cookie = {"Cookie": f"synthese_room={room['id']}"}
+        clients = [YClient(base, room["id"], event["organiser_token"], f"p{i}").connect(headers=cookie)
+                   for i in range(4)]
+        opened = {port for port, _ in upstream_connections(servers) - before}
+        assert len(opened) == 1, opened
+        clients[0].append("discussion", "placés ensemble. ")
+        for client in clients[1:]:
+            wait_until(lambda c=client: "placés ensemble." in c.text("discussion"), message="relayed")
+        for client in clients:
+            client.disconnect()
 
 
 def test_the_systemd_unit_as_far_as_no_systemd_allows(tmp_path):
