@@ -1,5 +1,6 @@
 """Two people write the same sheet at the same time, in real browsers."""
 import asyncio
+import re
 from collections import Counter
 
 from playwright.async_api import async_playwright, expect
@@ -135,6 +136,45 @@ def test_pages_without_accessibility_violations(live):
             await page.goto(f"{live.base_url}/t/{room['organiser']}")
             assert await axe_violations(page) == [], "event page"
             await page.screenshot(path=artifact("event-page.png"), full_page=True)
+            await browser.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_reconnecting_tab_is_placed_in_its_own_room_again(live):
+    """Two tabs of one browser on two ateliers share one room cookie: the tab
+    whose socket reconnects sets it back to its own atelier first, so nginx
+    places it with its room's people."""
+    room = live.new_atelier()
+    other = live.post(f"/api/events/{room['slug']}/ateliers", {"title": "Commande publique"},
+                      token=room["organiser"])
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            context = await browser.new_context(locale="fr-FR")
+            first, second = await context.new_page(), await context.new_page()
+            sockets = []
+
+            async def through(ws):  # the first tab's sockets, passed on to the server
+                ws.connect_to_server()
+                sockets.append(ws)
+
+            await first.route_web_socket(re.compile(r"/socket\.io/"), through)
+            await first.goto(f"{live.base_url}/t/{room['organiser']}")
+            for page, atelier_id in ((first, room["id"]), (second, other["id"])):
+                await page.goto(f"{live.base_url}/ateliers/{atelier_id}")
+                await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+
+            async def placed():
+                return [c["value"] for c in await context.cookies() if c["name"] == "synthese_room"]
+
+            assert await placed() == [str(other["id"])]  # the tab opened last
+            await sockets[-1].close()  # the first tab's connection drops
+            await expect(first.get_by_role("status")).not_to_have_text("Enregistré", timeout=5_000)
+            await expect(first.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            assert len(sockets) == 2
+            assert await placed() == [str(room["id"])]
             await browser.close()
 
     asyncio.run(scenario())
