@@ -63,6 +63,28 @@ def test_redis_relays_edits_between_processes(tmp_path):
         sophie.disconnect()
 
 
+def test_a_process_listens_to_a_room_only_for_sockets_let_in(tmp_path):
+    """Refused sockets (a bad token, a room that does not exist) make no
+    process listen to anything; an accepted one makes its process listen to
+    its room, and only to it."""
+    import socketio
+
+    redis = RedisServer(tmp_path).start()
+    try:
+        with processes(tmp_path, count=1, SYNTHESE_REDIS_URL=redis.url) as (one,):
+            room = one.new_atelier()
+            listened = lambda: sorted(c.decode() for c in redis.client().pubsub_channels())  # noqa: E731
+            for atelier_id, token in [(room["id"], "not-a-token"), (999_999, room["organiser"])]:
+                with pytest.raises(socketio.exceptions.ConnectionError):
+                    YClient(one.base_url, atelier_id, token).connect()
+            assert listened() in ([], ["synthese-0"])  # the deployment's own channel at most
+            anna = YClient(one.base_url, room["id"], room["participant"]).connect()
+            assert listened() == ["synthese-0", f"synthese-0:/yjs|atelier-{room['id']}"]
+            anna.disconnect()
+    finally:
+        redis.kill()
+
+
 def test_deployments_sharing_a_redis_server_do_not_hear_each_other(tmp_path):
     """Staging on Redis database 1, production on database 2: their first
     ateliers have the same id, and an edit in one must not reach the other."""
