@@ -26,6 +26,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 JS = ROOT / "bench" / "js"
+#: Several processes relay through this Redis (unless --redis no).
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:
@@ -76,10 +78,13 @@ class Synthese:
     """One or several ``synthese serve`` processes on one database (several: with Redis)."""
 
     def __init__(self, workdir: Path, async_mode: str, rooms: int, processes: int = 1,
-                 database_url: str | None = None, redis_url: str | None = "redis://127.0.0.1:6379/0"):
+                 database_url: str | None = None, redis_url: str | None = REDIS_URL,
+                 placement: str = "spread"):
         self.name = f"synthese ({async_mode})"
         if processes > 1:
             self.name += f" x{processes}" + (" + Redis" if redis_url else ", independent")
+            if placement == "room":
+                self.name += ", placed"
         ports = [free_port() for _ in range(processes)]
         self.urls = [f"http://127.0.0.1:{port}" for port in ports]
         #: The first process answers the API; the clients spread over all of them.
@@ -292,9 +297,7 @@ def main():
     for round_no in range(1, args.rounds + 1):
         for mode in args.modes.split(","):
             server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url,
-                              redis_url=None if args.redis == "no" else "redis://127.0.0.1:6379/0")
-            if args.processes > 1 and args.placement == "room":
-                server.name += ", placed"
+                              redis_url=None if args.redis == "no" else REDIS_URL, placement=args.placement)
             try:
                 print(f"round {round_no}: {server.name} ...", flush=True)
                 results.append(run_round(server, args, round_no))

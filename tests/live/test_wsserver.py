@@ -108,7 +108,6 @@ def test_long_polling_is_refused(live):
     assert response.status_code == 400
 
 
-
 def test_a_peer_that_stops_reading_holds_up_nobody_and_then_gets_everything_in_order(live):
     """Relays go out at once to idle sockets (wsserver.write_now); to a peer
     whose buffers are full they queue instead. Megabytes relayed to a peer
