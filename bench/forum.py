@@ -93,7 +93,10 @@ class Synthese:
                "SYNTHESE_DATABASE_URL": database_url or f"sqlite:///{workdir / f'bench-{async_mode}-{processes}.db'}",
                "SYNTHESE_SECRET_KEY": "bench",
                # The load creates its 30 events and 360 participants from one address.
-               "SYNTHESE_RATE_LIMITS": "off"}
+               "SYNTHESE_RATE_LIMITS": "off",
+               # ...and its people all share one participant token.
+               "SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL": "10000",
+               "SYNTHESE_MAX_SOCKETS_PER_ADDRESS": "10000"}
         if processes > 1 and redis_url:
             env["SYNTHESE_REDIS_URL"] = redis_url
         self.procs = []

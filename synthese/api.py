@@ -334,7 +334,6 @@ def delete_atelier(atelier_id):
     atelier = _atelier(atelier_id)
     require(atelier_role(atelier)[0], "atelier.remove")
     _domain(ateliers.delete_atelier, atelier)
-    realtime.close_room(atelier_id)
 
 
 @blp.post("/ateliers/<int:atelier_id>/merge")
@@ -347,9 +346,7 @@ def merge_atelier(data, atelier_id):
     target = db.session.get(Atelier, data["into"])
     if target is None or target.event_id != source.event_id:
         raise ApiError(422, "invalid", "The atelier to merge into is not in this event.")
-    edit = _domain(ateliers.merge_ateliers, source, target)
-    realtime.close_room(atelier_id)
-    realtime.relay_edit(target.id, edit)
+    _domain(ateliers.merge_ateliers, source, target)
     return atelier_summary(target)
 
 

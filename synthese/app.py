@@ -36,7 +36,9 @@ def create_app(test_config=None) -> Flask:
     from .documents import DocumentStore
 
     with app.app_context():
-        app.extensions["synthese.documents"] = DocumentStore(db.engine, app.config["SYNTHESE_COMPACT_AFTER"])
+        app.extensions["synthese.documents"] = DocumentStore(
+            db.engine, app.config["SYNTHESE_COMPACT_AFTER"],
+            app.config["SYNTHESE_MAX_SHEET_STRUCTS"], app.config["SYNTHESE_MAX_SHEET_BYTES"])
 
     api.register_blueprint(api_views.blp)
     app.register_blueprint(pages.bp)

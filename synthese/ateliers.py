@@ -2,7 +2,7 @@
 merged and removed. Plain domain logic; the caller commits nothing more."""
 from sqlalchemy import func, select
 
-from . import access, tokens
+from . import access, realtime, tokens
 from .documents import current_store
 from .events import Created, DomainError, session_named
 from .extensions import db
@@ -119,12 +119,22 @@ def update_atelier(atelier: Atelier, **changes) -> Atelier:
 
 
 def delete_atelier(atelier: Atelier) -> bool:
-    """Remove an atelier, its sheet and its porteur's link."""
+    """Remove an atelier, its sheet and its porteur's link.
+
+    Everyone on its sheet is told and disconnected; so are its porteurs'
+    sockets on the event's other sheets, as their credential goes with it.
+    """
     if atelier.versions and atelier.public:
         raise DomainError("published", "Unpublish this sheet before removing it.")
+    atelier_id = atelier.id
+    porteurs = [c.id for c in db.session.execute(
+        select(Credential).where(Credential.atelier_id == atelier_id)).scalars()]
+    others = [a.id for a in atelier.event.ateliers if a.id != atelier_id]
     db.session.delete(atelier)
     db.session.commit()
-    current_store().forget(atelier.id)
+    current_store().forget(atelier_id)
+    realtime.close_room(atelier_id)
+    realtime.close_credentials(porteurs, others)
     return True
 
 
@@ -172,7 +182,10 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
         credential.atelier_id = target.id
     if source.porteur_name and source.porteur_name not in target.porteur_name:
         target.porteur_name = ", ".join(filter(None, [target.porteur_name, source.porteur_name]))[:200]
+    source_id = source.id
     db.session.delete(source)
     db.session.commit()
-    store.forget(source.id)
+    store.forget(source_id)
+    realtime.close_room(source_id)
+    realtime.relay_edit(target.id, edit)
     return edit

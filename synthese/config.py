@@ -6,12 +6,27 @@ from pathlib import Path
 #: Largest Yjs update (document or awareness) accepted from one client message.
 MAX_UPDATE_BYTES = 512 * 1024
 #: Largest awareness (presence) update accepted from one client message.
-MAX_AWARENESS_BYTES = 16 * 1024
+MAX_AWARENESS_BYTES = 4 * 1024
 #: Updates waiting for their commit, at most; beyond, updates are refused and
 #: pulled again from their senders once the queue has room.
 UPDATE_QUEUE = 20_000
 #: Fold a sheet's update log into its snapshot once it holds this many updates.
 COMPACT_AFTER = 500
+#: A sheet's quota: structs (runs of characters) and bytes of text it may hold.
+#: A day's workshop sheet typed by a dozen people holds a few thousand.
+MAX_SHEET_STRUCTS = 100_000
+MAX_SHEET_BYTES = 4 * 1024 * 1024
+#: Per socket: sustained rate and burst of each realtime event, and bytes per
+#: second of document updates (a paste of a page is about 10 KB).
+SOCKET_LIMITS = {
+    "sync-update": (30, 300),
+    "update-bytes": (256 * 1024, 4 * 1024 * 1024),
+    "awareness-update": (20, 60),
+    "sync-step-1": (0.5, 5),
+}
+#: Open sockets at most per credential, and per client address.
+MAX_SOCKETS_PER_CREDENTIAL = 20
+MAX_SOCKETS_PER_ADDRESS = 400
 
 
 def from_environment(instance_path: str) -> dict:
@@ -27,6 +42,13 @@ def from_environment(instance_path: str) -> dict:
         "SYNTHESE_EVENT_CREATION": env.get("SYNTHESE_EVENT_CREATION", "open"),
         "SYNTHESE_DEMO": env.get("SYNTHESE_DEMO", "1") not in ("0", "false", "no"),
         "SYNTHESE_UPDATE_QUEUE": int(env.get("SYNTHESE_UPDATE_QUEUE", UPDATE_QUEUE)),
+        "SYNTHESE_MAX_SHEET_STRUCTS": int(env.get("SYNTHESE_MAX_SHEET_STRUCTS", MAX_SHEET_STRUCTS)),
+        "SYNTHESE_MAX_SHEET_BYTES": int(env.get("SYNTHESE_MAX_SHEET_BYTES", MAX_SHEET_BYTES)),
+        "SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL": int(env.get("SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL",
+                                                           MAX_SOCKETS_PER_CREDENTIAL)),
+        # Behind a venue's NAT, one address is the whole room: keep it generous.
+        "SYNTHESE_MAX_SOCKETS_PER_ADDRESS": int(env.get("SYNTHESE_MAX_SOCKETS_PER_ADDRESS",
+                                                        MAX_SOCKETS_PER_ADDRESS)),
         # Origins (scheme://host[:port]) allowed to open the realtime socket, comma
         # separated; by default only the origin the request was addressed to.
         # "off", or overrides of ratelimit.DEFAULT_RULES: "join_ip=300/60,bad_code_ip=20/600".
@@ -45,6 +67,7 @@ DEFAULTS = {
     "SYNTHESE_MAX_UPDATE_BYTES": MAX_UPDATE_BYTES,
     "SYNTHESE_MAX_AWARENESS_BYTES": MAX_AWARENESS_BYTES,
     "SYNTHESE_COMPACT_AFTER": COMPACT_AFTER,
+    "SYNTHESE_SOCKET_LIMITS": SOCKET_LIMITS,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Send the session cookie only when it changes: fewer responses racing to set it.

@@ -1,4 +1,6 @@
 """Database connections: SQLite settings, and DB-API connections for native threads."""
+import threading
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -74,10 +76,65 @@ class RawConnection:
         self._conn.execute("COMMIT")
 
     def discard(self) -> None:
-        """Drop the connection after an error; the next call reconnects."""
+        """Drop the connection after an error; the next call reconnects.
+
+        Rolled back first: a cursor still referenced (by the error's
+        traceback) keeps a closed SQLite connection alive, and its
+        transaction with it, write lock included.
+        """
         if self._conn is not None:
+            try:
+                self._conn.rollback()
+            except Exception:
+                pass
             try:
                 self._conn.close()
             except Exception:
                 pass
         self._conn = None
+
+
+class DatabaseThread:
+    """One native thread that alone runs the long database work of a connection.
+
+    Under gevent, a long SQLite call (a compaction, a checkpoint) would stop
+    every greenlet while it lasts, so it runs in a native thread; always the
+    same one, one call at a time, so that its connection is never used by
+    two threads at once. (Compactions and checkpoints in gevent's shared
+    pool used one sqlite3 connection from several threads at a time: the
+    server died of SIGSEGV in libsqlite3 and libpython under load;
+    bench/crash_compactor.py shows it in seconds.) Outside gevent (threading
+    mode, the CLI) calls run in their caller, one at a time.
+    """
+
+    def __init__(self):
+        self._pool = None
+        # Not gevent's patched lock: it must hold across native threads.
+        self._lock = _native_lock()
+
+    def run(self, fn, *args):
+        if _gevent_patched():
+            if self._pool is None:
+                from gevent.threadpool import ThreadPool
+
+                self._pool = ThreadPool(1)
+            return self._pool.apply(fn, args)
+        with self._lock:
+            return fn(*args)
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def _native_lock():
+    try:
+        from gevent import monkey
+
+        return monkey.get_original("threading", "Lock")()
+    except ImportError:
+        return threading.Lock()

@@ -15,10 +15,11 @@ from flask import current_app
 from pycrdt import Doc
 from sqlalchemy import select, update
 
-from .database import RawConnection
+from .database import DatabaseThread, RawConnection
 from .extensions import db
-from .models import SheetDocument, SheetUpdate, utcnow
-from .sheets import fields_from_update
+from .models import SheetClient, SheetDocument, SheetUpdate, utcnow
+from .sheets import SECTION_KEYS, fields_from_update
+from .yjs import InvalidUpdate, SheetIndex
 
 logger = logging.getLogger(__name__)
 
@@ -30,23 +31,17 @@ def current_store() -> "DocumentStore":
     return current_app.extensions["synthese.documents"]
 
 
-class InvalidUpdate(ValueError):
-    """Bytes that are not a Yjs v1 update."""
+def check_bytes(data: object, max_bytes: int) -> bytes:
+    """Return ``data`` as bytes if it is binary and not too large.
 
-
-def check_update(data: object, max_bytes: int) -> bytes:
-    """Return ``data`` as bytes if it is a well-formed Yjs v1 update."""
+    Whether the update may join the sheet is the sheet's index's decision
+    (Sheet.index, synthese/yjs.py), against the sheet's current state.
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidUpdate("not binary")
-    data = bytes(data)
     if len(data) > max_bytes:
         raise InvalidUpdate(f"larger than {max_bytes} bytes")
-    try:
-        # Decodes every struct of the update without touching any document.
-        Doc().apply_update(data)
-    except ValueError as exc:
-        raise InvalidUpdate(str(exc)) from None
-    return data
+    return bytes(data)
 
 
 @dataclass
@@ -58,6 +53,8 @@ class Pending:
     credential_id: int | None = None
     #: Socket that sent it, not to be sent its own update back.
     sid: str | None = None
+    #: Yjs client IDs it writes under for the first time (synthese/yjs.py).
+    claims: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -83,19 +80,47 @@ class Sheet:
     #: Whether ``doc`` holds the snapshot (seq may be 0 while it does).
     loaded: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: What the document holds, per Yjs client, and the updates accepted
+    #: here and waiting for their commit: what a new update is checked against.
+    index: SheetIndex = field(default_factory=lambda: SheetIndex(SECTION_KEYS))
+
+    def apply(self, data: bytes, owner=None, indexed: bool = False) -> bool:
+        """Apply a stored update to the cached document; False (and nothing
+        changed) if the document refuses it.
+
+        Rows stored before updates were checked struct by struct may hold
+        what pycrdt cannot integrate; one such row must not make the whole
+        sheet unreadable. ``indexed``: the index has it already (it was
+        accepted here).
+        """
+        try:
+            self.doc.apply_update(data)
+        except Exception as exc:
+            logger.warning("skipping a stored update of atelier %s that does not apply: %s", self.atelier_id, exc)
+            return False
+        if not indexed:
+            self.index.integrate(data, owner)
+        return True
 
 
 class DocumentStore:
     """Loads, appends to and compacts sheet documents; caches them per process."""
 
-    def __init__(self, engine, compact_after: int = 500):
+    def __init__(self, engine, compact_after: int = 500, max_structs: int = 100_000,
+                 max_size: int = 4 * 1024 * 1024):
         self.compact_after = compact_after
+        #: A sheet's quota (synthese/yjs.py): what one person could otherwise
+        #: grow the room's memory and every read of the sheet by.
+        self.max_structs = max_structs
+        self.max_size = max_size
         self._sheets: dict[int, Sheet] = {}
         self._lock = threading.Lock()
         # Appends run in the event loop: when SQLite is locked by someone
         # else, give up quickly and let the caller retry (cooperatively).
         self._log = RawConnection(engine, autocheckpoint=False, busy_timeout_ms=100)
+        #: Used by self._worker's thread alone.
         self._compactor = RawConnection(engine)
+        self._worker = DatabaseThread()
 
     # -- reading -----------------------------------------------------------
 
@@ -104,9 +129,16 @@ class DocumentStore:
         with self._lock:
             sheet = self._sheets.get(atelier_id)
             if sheet is None:
-                sheet = self._sheets[atelier_id] = Sheet(atelier_id)
+                sheet = self._sheets[atelier_id] = self._new_sheet(atelier_id)
         self.refresh(sheet)
         return sheet
+
+    def _new_sheet(self, atelier_id: int, **kwargs) -> Sheet:
+        return Sheet(atelier_id, index=SheetIndex(SECTION_KEYS, self.max_structs, self.max_size), **kwargs)
+
+    def cached(self, atelier_id: int) -> Sheet | None:
+        """The cached document of a sheet, as it is (no database read)."""
+        return self._sheets.get(atelier_id)
 
     def forget(self, atelier_id: int) -> None:
         """Drop a cached document (nobody is editing it here any more)."""
@@ -132,7 +164,7 @@ class DocumentStore:
                 db.session.rollback()
                 raise LookupError(f"no document for atelier {sheet.atelier_id}")
             snapshot_seq, head_seq = head
-            snapshot = None
+            snapshot = owners = None
             if not loaded or snapshot_seq > seen:
                 # Rows up to snapshot_seq may be gone: start from the snapshot
                 # (applying state the doc already has is a no-op).
@@ -142,18 +174,25 @@ class DocumentStore:
                     )
                 ).one()
                 seen = max(seen, snapshot_seq)
+                owners = db.session.execute(
+                    select(SheetClient.client_id, SheetClient.credential_id).where(
+                        SheetClient.atelier_id == sheet.atelier_id
+                    )
+                ).all()
             rows = []
             if head_seq > seen:
                 rows = db.session.execute(
-                    select(SheetUpdate.seq, SheetUpdate.data)
+                    select(SheetUpdate.seq, SheetUpdate.data, SheetUpdate.credential_id)
                     .where(SheetUpdate.atelier_id == sheet.atelier_id, SheetUpdate.seq > seen)
                     .order_by(SheetUpdate.seq)
                 ).all()
             db.session.rollback()  # the connection goes back before the lock is taken
             with sheet.lock:
+                if owners:
+                    sheet.index.own(owners)
                 if snapshot is not None and (not sheet.loaded or snapshot_seq > sheet.seq):
                     if snapshot:
-                        sheet.doc.apply_update(snapshot)
+                        sheet.apply(snapshot)
                     sheet.seq = max(sheet.seq, snapshot_seq)
                     sheet.loaded = True
                 if sheet.loaded and self._apply_rows(sheet, rows) and sheet.seq >= head_seq:
@@ -162,14 +201,14 @@ class DocumentStore:
         raise RuntimeError(f"could not catch up with atelier {sheet.atelier_id}")
 
     @staticmethod
-    def _apply_rows(sheet: Sheet, rows) -> bool:
-        """Apply log rows that follow ``sheet.seq`` without a gap."""
-        for seq, data in rows:
+    def _apply_rows(sheet: Sheet, rows, indexed: bool = False) -> bool:
+        """Apply log rows (seq, data, credential) that follow ``sheet.seq`` without a gap."""
+        for seq, data, credential_id in rows:
             if seq <= sheet.seq:
                 continue
             if seq != sheet.seq + 1:
                 return False
-            sheet.doc.apply_update(data)
+            sheet.apply(data, credential_id, indexed)
             sheet.seq = seq
         return True
 
@@ -179,7 +218,7 @@ class DocumentStore:
 
     def snapshot(self, atelier_id: int) -> tuple[bytes, int]:
         """The whole document as one Yjs update, and the log sequence number it covers."""
-        sheet = Sheet(atelier_id)
+        sheet = self._new_sheet(atelier_id)
         self.refresh(sheet)
         return sheet.doc.get_update(), sheet.seq
 
@@ -192,8 +231,8 @@ class DocumentStore:
     # The hot path: appends use a DB-API connection of their own and plain
     # SQL on the tables of models.SheetDocument / SheetUpdate (through the
     # ORM session a commit took about 2.4 ms more). Compaction and
-    # checkpoints run in native threads (realtime.run_blocking), where the
-    # gevent-patched pool of the session must not be used either.
+    # checkpoints run in a native thread of their own (DatabaseThread), where
+    # the gevent-patched pool of the session must not be used either.
 
     def append(self, batch: list[Pending]) -> list[Appended]:
         """Durably append a batch of updates in one transaction.
@@ -210,7 +249,7 @@ class DocumentStore:
         result = []
         try:
             # One sheet (the usual batch) on PostgreSQL: one statement, its own transaction.
-            alone = len(by_atelier) == 1 and not conn.sqlite
+            alone = len(by_atelier) == 1 and not conn.sqlite and not any(item.claims for item in batch)
             cursor = conn.cursor() if alone else conn.begin()
             # Sheets in a fixed order: appenders in other processes lock heads in the same order.
             for atelier_id, items in sorted(by_atelier.items()):
@@ -219,6 +258,7 @@ class DocumentStore:
                     logger.warning("dropping %d update(s) for deleted atelier %s", len(items), atelier_id)
                     continue
                 head_seq, snapshot_seq = head
+                self._claim(cursor, atelier_id, items)
                 result.append(Appended(atelier_id, head_seq - len(items) + 1, items, head_seq - snapshot_seq))
             if not alone:
                 conn.commit()
@@ -255,6 +295,23 @@ class DocumentStore:
             )
         return head
 
+    def _claim(self, cursor, atelier_id: int, items: list[Pending]) -> None:
+        """Record who first wrote under new client IDs (rare: a person's first edit)."""
+        p = self._log.p
+        rows = [(atelier_id, client, item.credential_id) for item in items for client in item.claims]
+        if rows:
+            cursor.executemany(
+                "INSERT INTO sheet_clients (atelier_id, client_id, credential_id) "
+                f"VALUES ({p}, {p}, {p}) ON CONFLICT DO NOTHING",
+                rows,
+            )
+
+    def is_permanent(self, exc: Exception) -> bool:
+        """Whether an append failed for what it holds, not for the database's
+        state: retrying the same rows can only fail again."""
+        dbapi = self._log.dialect.loaded_dbapi
+        return isinstance(exc, (dbapi.IntegrityError, dbapi.DataError, dbapi.ProgrammingError))
+
     def append_edit(self, atelier_id: int, data: bytes, credential_id: int | None = None) -> int:
         """Append one server-side edit (a merge, a restore) in the session's transaction.
 
@@ -280,7 +337,7 @@ class DocumentStore:
             with sheet.lock:
                 if sheet.loaded and sheet.seq == appended.first_seq - 1:
                     for item in appended.items:
-                        sheet.doc.apply_update(item.data)
+                        sheet.apply(item.data, indexed=True)
                     sheet.seq = appended.first_seq + len(appended.items) - 1
             # Otherwise another process appended in between: the cache stays
             # behind until someone needs it, as sheet() catches up before every
@@ -292,8 +349,12 @@ class DocumentStore:
 
         Safe while others append: only rows up to the sequence number the
         new snapshot covers are removed, and the snapshot is only replaced if
-        no other compaction went further meanwhile.
+        no other compaction went further meanwhile. Runs in the store's
+        database thread; callers wait for it (a greenlet, cooperatively).
         """
+        return self._worker.run(self._compact, atelier_id)
+
+    def _compact(self, atelier_id: int) -> int:
         conn, p = self._compactor, self._compactor.p
         try:
             old_seq, doc, seq = self._fold(conn, atelier_id)
@@ -332,11 +393,12 @@ class DocumentStore:
             (atelier_id, old_seq),
         )
         rows = cursor.fetchall()
-        sheet = Sheet(atelier_id, seq=old_seq, loaded=True)
+        # Not indexed: folding needs the document only.
+        sheet = Sheet(atelier_id, seq=old_seq, loaded=True, index=_NO_INDEX)
         if snapshot:
-            sheet.doc.apply_update(bytes(snapshot))
+            sheet.apply(bytes(snapshot), indexed=True)
         # A gap means another compaction ran between the two reads: fold nothing.
-        if not self._apply_rows(sheet, [(seq, bytes(data)) for seq, data in rows]):
+        if not self._apply_rows(sheet, [(seq, bytes(data), None) for seq, data in rows], indexed=True):
             return old_seq, sheet.doc, old_seq
         return old_seq, sheet.doc, sheet.seq
 
@@ -347,12 +409,18 @@ class DocumentStore:
         commit (and no relay waiting on it) pays for one.
         """
         if self._compactor.sqlite:
-            try:
-                self._compactor.get().execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except Exception:
-                self._compactor.discard()
-                raise
+            self._worker.run(self._checkpoint)
 
+    def _checkpoint(self) -> None:
+        try:
+            self._compactor.get().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            self._compactor.discard()
+            raise
+
+
+#: The compactor's documents are folded, never checked against.
+_NO_INDEX = SheetIndex(())
 
 #: Head and rows of one sheet in one statement (one round trip, atomic on its own).
 _APPEND_POSTGRES = """

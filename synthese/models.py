@@ -2,7 +2,7 @@
 Yjs document of each atelier's sheet (a snapshot plus an append-only log)."""
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -153,6 +153,23 @@ class SheetUpdate(db.Model):
         ForeignKey("credentials.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SheetClient(db.Model):
+    """Who writes under a Yjs client ID in a sheet: its first writer, alone.
+
+    Without it, anyone could send the next clocks of another person's client
+    ID, and their real text would then be skipped as already known.
+    """
+
+    __tablename__ = "sheet_clients"
+
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), primary_key=True)
+    #: Yjs client IDs are up to 53 bits.
+    client_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("credentials.id", ondelete="SET NULL")
+    )
 
 
 class SheetVersion(db.Model):

@@ -187,7 +187,6 @@ def remove_atelier(atelier_id):
     atelier = _managed_atelier(atelier_id, "atelier.remove")
     slug, title = atelier.event.slug, events.full_title(atelier)
     if domain_flash(ateliers.delete_atelier, atelier):
-        realtime.close_room(atelier_id)
         flash(_("« {title} » a été supprimé.").format(title=title))
     return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
 
@@ -203,7 +202,6 @@ def merge_atelier(atelier_id):
     title = events.full_title(source)
     edit = domain_flash(ateliers.merge_ateliers, source, target)
     if edit is not None:
-        realtime.relay_edit(target.id, edit)
         flash(_("« {source} » a été fusionné dans « {target} ».").format(
             source=title, target=events.full_title(target)))
     return redirect(url_for("organise.manage", slug=slug) + "#ateliers")

@@ -1,6 +1,6 @@
 """HTML pages for everyone: sign-in links, joining, events, sheets, published
 versions. Thin views over the domain, with the API's rules (access.PERMISSIONS)."""
-from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from sqlalchemy import text
 
@@ -77,7 +77,13 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
+    """For the load balancer: the database answers, and accepted edits are being stored."""
     db.session.execute(text("SELECT 1"))
+    pipeline = current_app.extensions["synthese.realtime"].pipeline
+    stalled = pipeline.stalled_for()
+    if stalled > pipeline.STALLED_AFTER:
+        return {"status": "stalled", "waiting": pipeline.queue.unfinished_tasks,
+                "stalled_for": round(stalled, 1)}, 503
     return {"status": "ok"}
 
 

@@ -148,3 +148,38 @@ def hit(name: str, key: object = None) -> None:
 def check(name: str, key: object = None) -> None:
     """Refuse the current request if ``name`` is exhausted (keyed by client IP by default)."""
     current_app.extensions["synthese.limiter"].check(name, request.remote_addr if key is None else key)
+
+
+class Bucket:
+    """A token bucket for one socket's events: ``rate`` per second, up to ``burst`` at once.
+
+    In this process only, and without a lock: a socket's events are handled
+    one at a time by its reader.
+    """
+
+    __slots__ = ("rate", "burst", "tokens", "at")
+
+    def __init__(self, rate: float, burst: float):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self, amount: float = 1.0) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < amount:
+            return False
+        self.tokens -= amount
+        return True
+
+    def wait(self, amount: float = 1.0) -> float:
+        """Seconds until ``amount`` could be taken."""
+        return max(0.0, (amount - self.tokens) / self.rate) if self.rate else float("inf")
+
+
+def buckets(limits: dict) -> dict[str, Bucket]:
+    """A socket's buckets from ``SYNTHESE_SOCKET_LIMITS`` (name -> (rate, burst))."""
+    return {name: Bucket(rate, burst) for name, (rate, burst) in limits.items()}
+

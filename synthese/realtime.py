@@ -8,18 +8,19 @@ import logging
 import queue
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
 from pycrdt import merge_updates
 
-from . import access, awareness, broadcast, tokens
+from . import access, awareness, broadcast, ratelimit, tokens
 from . import roster as rosters
 from .auth import session_credentials
-from .documents import EMPTY_UPDATE, DocumentStore, InvalidUpdate, Pending, check_update
+from .documents import EMPTY_UPDATE, DocumentStore, Pending, check_bytes
 from .extensions import db, socketio
 from .models import Atelier
+from .yjs import InvalidUpdate, Missing
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class Connection:
     atelier_id: int
     credential_id: int
     role: str
+    #: The client's address, for the per-address socket cap.
+    address: str = ""
+    #: Its events' rate limits (config SYNTHESE_SOCKET_LIMITS).
+    limits: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +58,12 @@ class Realtime:
     #: Who is where in the other processes too (Redis), or only here.
     roster: rosters.Roster = field(default_factory=rosters.Roster)
     _sharing: bool = False
+
+    def count(self, credential: int | None = None, address: str | None = None) -> int:
+        """Open sockets of one credential, or from one address, in this process."""
+        return sum(1 for c in list(self.connections.values())
+                   if (credential is not None and c.credential_id == credential)
+                   or (address is not None and c.address == address))
 
     def opened(self, sid: str, conn: Connection) -> None:
         self.connections[sid] = conn
@@ -185,16 +196,25 @@ def on_connect(auth=None):
     role, credential = access.best(credentials, lambda c: access.role_for_atelier(c, atelier))
     if not access.can(role, "sheet.read_live"):
         raise ConnectionRefusedError("unauthorized")
-    conn = Connection(atelier.id, credential.id, role)
+    config = current_app.config
+    conn = Connection(atelier.id, credential.id, role, request.remote_addr or "",
+                      ratelimit.buckets(config["SYNTHESE_SOCKET_LIMITS"]))
     # Give the pooled connection back before waiting on anything (see DocumentStore.refresh).
     db.session.rollback()
     rt = state()
+    if rt.count(credential=conn.credential_id) >= config["SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL"]:
+        raise ConnectionRefusedError("too many connections")
+    if rt.count(address=conn.address) >= config["SYNTHESE_MAX_SOCKETS_PER_ADDRESS"]:
+        raise ConnectionRefusedError("too many connections")
     rt.opened(request.sid, conn)
     # Before the database is read: another process's later commits reach us.
     socketio.server.manager.listen_to(request.namespace)
     sheet = rt.store.sheet(conn.atelier_id)
     with sheet.lock:
-        state_vector = sheet.doc.get_state()
+        # What the server has, updates waiting for their commit included: the
+        # client's answer then starts exactly there (synthese/yjs.py refuses
+        # structs straddling known clocks).
+        state_vector = sheet.index.state_vector()
     # Ask for whatever the client has that we lack (offline edits).
     emit("sync-step-1", state_vector, callback=_on_client_diff(request.sid))
     present = rt.present(request.namespace)
@@ -222,6 +242,11 @@ def on_sync_step_1(state_vector=None):
     conn = state().connections.get(request.sid)
     if conn is None or not isinstance(state_vector, (bytes, bytearray)):
         return None
+    # Each answer may be the whole sheet: a socket asking again and again, or
+    # before reading the last answer, would have the server queue copies.
+    if not conn.limits["sync-step-1"].take() or _backlogged(request.sid, request.namespace):
+        log.info("refused a sync request from %s (too frequent, or earlier answers unread)", request.sid)
+        return None
     sheet = state().store.sheet(conn.atelier_id)
     try:
         with sheet.lock:
@@ -247,6 +272,8 @@ def _register_hot_handlers(rt: Realtime) -> None:
         conn = rt.connections.get(sid)
         if conn is None or not access.can(conn.role, "presence.announce"):
             return
+        if not conn.limits["awareness-update"].take():
+            return  # a cursor moving faster than anyone reads; the next one says where it is
         try:
             entries = awareness.decode(update, rt.app.config["SYNTHESE_MAX_AWARENESS_BYTES"])
             relay = rt.presence.apply(namespace, sid, entries)
@@ -277,7 +304,14 @@ def on_saved_state(_=None):
 
 
 def _accept_update(rt: Realtime, sid: str, data) -> None:
-    """Validate a document update from a socket and queue it for commit."""
+    """Check a document update from a socket against its sheet and queue it for commit.
+
+    Whatever the sheet's index refuses (synthese/yjs.py) is dropped before
+    anyone sees it and the sender is told why; when the refusal may come
+    from this process being behind (another process committed what the
+    update builds on) the sheet is caught up from the database and the
+    update checked again.
+    """
     conn = rt.connections.get(sid)
     if conn is None:
         return
@@ -285,13 +319,73 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
         log.info("refused an update from read-only %s", sid)
         return
     try:
-        data = check_update(data, rt.app.config["SYNTHESE_MAX_UPDATE_BYTES"])
+        data = check_bytes(data, rt.app.config["SYNTHESE_MAX_UPDATE_BYTES"])
+        if data == EMPTY_UPDATE:
+            return
+        if not (conn.limits["sync-update"].take() and conn.limits["update-bytes"].take(len(data))):
+            # Dropped, not lost: the client keeps it, and sends it again
+            # when asked (after the wait the limit imposes).
+            rt.pipeline.pull_later(sid, conn.limits["update-bytes"].wait(len(data)) + 1.0)
+            raise InvalidUpdate("too many updates; the rest is asked again later")
+        claims = _check_against_sheet(rt, conn, sid, data)
     except InvalidUpdate as exc:
         log.info("refused an update from %s: %s", sid, exc)
+        socketio.server.emit("synthese:refused", {"reason": str(exc)}, to=sid, namespace=namespace_for(conn.atelier_id))
         return
-    if data == EMPTY_UPDATE:
-        return
-    rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid))
+    rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid, claims))
+
+
+def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes) -> list[int]:
+    """Accept an update into its sheet's index; the client IDs it claims. InvalidUpdate if refused."""
+    try:
+        return _accept_into(rt, conn, rt.store.cached(conn.atelier_id) or _load(rt, conn), data)
+    except Missing:
+        pass
+    # Another process may have committed what it builds on: caught up, checked again.
+    try:
+        return _accept_into(rt, conn, _load(rt, conn), data)
+    except Missing:
+        # Or it raced the commit of its sender's previous update: asked again
+        # once that is in (the server's sync step 1 starts where it stands).
+        rt.pipeline.pull_later(sid, 0.5)
+        raise
+
+
+def _load(rt: Realtime, conn: Connection):
+    with rt.app.app_context():
+        return rt.store.sheet(conn.atelier_id)
+
+
+def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes) -> list[int]:
+    with sheet.lock:
+        plan = sheet.index.check(data, owner=conn.credential_id)
+        taken = _announced_by_others(rt, conn, plan.claims)
+        if taken:
+            raise InvalidUpdate(f"client {taken} is someone else's (their presence says so)")
+        # In the index before its commit: the sender's next update builds on it.
+        sheet.index.add(plan)
+        return plan.claims
+
+
+def _announced_by_others(rt: Realtime, conn: Connection, claims: list[int]) -> int | None:
+    """A client ID about to be claimed that another person's presence already announced.
+
+    Presence comes before the first edit: someone who read a newcomer's
+    client ID there must not write under it first.
+    """
+    for client_id in claims:
+        owner = rt.presence.owner(namespace_for(conn.atelier_id), client_id)
+        other = rt.connections.get(owner) if owner else None
+        if other is not None and other.credential_id != conn.credential_id:
+            return client_id
+    return None
+
+
+def _backlogged(sid: str, namespace: str) -> bool:
+    """Whether a socket has not read what was sent to it yet."""
+    eio_sid = socketio.server.manager.eio_sid_from_sid(sid, namespace)
+    eio_socket = socketio.server.eio.sockets.get(eio_sid) if eio_sid else None
+    return eio_socket is not None and not eio_socket.queue.empty()
 
 
 def close_room(atelier_id: int) -> None:
@@ -309,19 +403,27 @@ REVOKE_RECHECK_AFTER = 0.5
 
 
 def disconnect_credential(credential) -> int:
-    """Close the live sockets of a revoked credential, in every process; returns how many.
+    """Close the live sockets of a revoked credential, in every process; returns how many."""
+    # A credential opens every atelier of its event.
+    return close_credentials([credential.id], [a.id for a in credential.event.ateliers])
+
+
+def close_credentials(credential_ids: list[int], atelier_ids: list[int]) -> int:
+    """Close the live sockets of credentials (revoked, or deleted with their
+    atelier) in these ateliers, in every process; returns how many here.
 
     Each is first told why (its page stops and says so), then disconnected
     by the server, which the stock client does not retry; connecting again
-    with the revoked token is refused.
+    with the same token is refused.
     """
     rt = state()
-    # A credential opens every atelier of its event.
-    atelier_ids = [a.id for a in credential.event.ateliers]
-    closed = _close_sockets(rt, credential.id, atelier_ids, set())
-    if rt.roster.shared:
-        socketio.start_background_task(_close_late_sockets, rt, credential.id, atelier_ids, closed)
-    return len(closed)
+    closed = 0
+    for credential_id in credential_ids:
+        done = _close_sockets(rt, credential_id, atelier_ids, set())
+        closed += len(done)
+        if rt.roster.shared:
+            socketio.start_background_task(_close_late_sockets, rt, credential_id, atelier_ids, done)
+    return closed
 
 
 def _close_sockets(rt: Realtime, credential_id: int, atelier_ids: list[int], done: set) -> set:
@@ -349,29 +451,20 @@ def relay_edit(atelier_id: int, update: bytes) -> None:
 # -- commit, then relay --------------------------------------------------------
 
 
-def run_blocking(fn, *args):
-    """Run long database work (compaction, checkpoints) in a native thread.
-
-    Under gevent, a long SQLite call would otherwise stop every greenlet
-    while it lasts; in threading mode the caller is already a thread.
-    """
-    if socketio.async_mode == "gevent":
-        import gevent
-
-        return gevent.get_hub().threadpool.apply(fn, args)
-    return fn(*args)
-
-
 class UpdatePipeline:
     """Commits queued updates in groups, then relays each room's share.
 
     One background task per process: while it commits a batch, new updates
     queue up and go into the next transaction (group commit), so a busy
     forum costs few commits and nobody sees an update before it is durable.
+    Nothing stops it: an update the database refuses is dropped alone, and
+    any other failure is logged and the next batch taken.
     """
 
     MAX_BATCH = 1_000
     CHECKPOINT_EVERY = 2.0
+    #: /healthz reports the pipeline stalled when updates have waited this long.
+    STALLED_AFTER = 10.0
 
     def __init__(self, rt: Realtime):
         self.rt = rt
@@ -383,43 +476,65 @@ class UpdatePipeline:
         self._compacting: set[int] = set()
         #: Sockets whose refused updates must be pulled again.
         self._to_pull: set[str] = set()
+        #: When the pipeline last took a batch or committed one (monotonic).
+        self.progress_at = time.monotonic()
+
+    def stalled_for(self) -> float:
+        """Seconds that updates have waited without a commit (0 when all is well)."""
+        if self.queue.unfinished_tasks == 0:
+            return 0.0
+        return max(0.0, time.monotonic() - self.progress_at)
 
     def submit(self, item: Pending) -> bool:
         if self._task is None:
             self._task = socketio.start_background_task(self._run)
             socketio.start_background_task(self._checkpoints)
+        if self.queue.unfinished_tasks == 0:
+            self.progress_at = time.monotonic()
         try:
             self.queue.put_nowait(item)
             return True
         except queue.Full:
             log.error("update queue full, refusing an update for atelier %s", item.atelier_id)
-            if item.sid not in self._to_pull:
-                self._to_pull.add(item.sid)
-                socketio.start_background_task(self._pull_later, item.sid, namespace_for(item.atelier_id))
+            # Taken into the index when it was checked: the index must forget it.
+            self.rt.store.forget(item.atelier_id)
+            self.pull_later(item.sid, 0.5)
             return False
 
-    def _pull_later(self, sid: str, namespace: str) -> None:
-        """Once the queue has room, ask a refused client for what we lack.
+    def pull_later(self, sid: str | None, delay: float) -> None:
+        """Ask a client again, later, for what the server lacks (once at a time per socket)."""
+        if sid is None or sid in self._to_pull:
+            return
+        self._to_pull.add(sid)
+        socketio.start_background_task(self._pull_later, sid, delay)
+
+    def _pull_later(self, sid: str, delay: float) -> None:
+        """Once the wait is over and the queue has room, ask a client for what we lack.
 
         The client kept its edit; sync step 1 from our side makes it send
         everything the server does not have, refused updates included.
         """
-        while self.queue.qsize() > self.max_queue // 2:
-            socketio.sleep(0.5)
-        self._to_pull.discard(sid)
+        try:
+            socketio.sleep(delay)
+            while self.queue.qsize() > self.max_queue // 2:
+                socketio.sleep(0.5)
+        finally:
+            self._to_pull.discard(sid)
+        conn = self.rt.connections.get(sid)
+        if conn is None:
+            return  # gone: it sends its state when it reconnects
         with self.rt.app.app_context():
-            conn = self.rt.connections.get(sid)
-            if conn is None:
-                return  # gone: it sends its state when it reconnects
             sheet = self.rt.store.sheet(conn.atelier_id)
             with sheet.lock:
-                state_vector = sheet.doc.get_state()
+                state_vector = sheet.index.state_vector()
+
         def receive(diff=None):
             _accept_update(self.rt, sid, diff)
 
         # python-socketio's own emit: Flask-SocketIO would look for a request
         # context to run the callback in, and a background task has none.
-        socketio.server.emit("sync-step-1", state_vector, to=sid, namespace=namespace, callback=receive)
+        socketio.server.emit("sync-step-1", state_vector, to=sid, namespace=namespace_for(conn.atelier_id),
+                             callback=receive)
 
     def _run(self) -> None:
         while True:
@@ -429,14 +544,22 @@ class UpdatePipeline:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
+            self.progress_at = time.monotonic()
             try:
                 committed = self._commit(batch)
+                self.progress_at = time.monotonic()
                 with self.rt.app.app_context():
                     self.rt.store.apply_committed(committed)
                 for appended in committed:
                     self._relay(appended.atelier_id, appended.items)
                     if appended.backlog >= self.rt.store.compact_after:
                         self._compact_soon(appended.atelier_id)
+            except Exception:
+                # Whatever went wrong after the commit (a relay, the cache),
+                # the next batch must still be stored; a cache in doubt is dropped.
+                log.exception("the update pipeline failed on a batch of %d; going on", len(batch))
+                for atelier_id in {item.atelier_id for item in batch}:
+                    self.rt.store.forget(atelier_id)
             finally:
                 for _ in batch:
                     self.queue.task_done()
@@ -452,17 +575,39 @@ class UpdatePipeline:
         the loop for about 0.7 ms, while handing it to a thread cost more
         (1.6 ms at p50, 3.7 ms at p90, in bench/forum.py) in waits for the GIL;
         psycopg waits cooperatively under gevent.
+
+        An error the rows themselves cause (a constraint: the sender's
+        credential was deleted meanwhile) is not retried as it is: the batch
+        is committed update by update, one whose credential is gone is
+        stored without it, and one still refused is dropped. Between retries
+        nothing is held: a failed append closes its connection (and with it
+        SQLite's write lock).
         """
         delay = 0.05
         while True:
             try:
                 return self.rt.store.append(batch)
-            except Exception:
+            except Exception as exc:
+                if self.rt.store.is_permanent(exc):
+                    return self._commit_apart(batch, exc)
                 # The traceback once per outage, not at every retry.
                 log.error("could not store %d update(s); retrying in %.2fs", len(batch), delay,
                           exc_info=delay == 0.05)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    def _commit_apart(self, batch: list[Pending], exc: Exception) -> list:
+        if len(batch) > 1:
+            return [appended for item in batch for appended in self._commit([item])]
+        (item,) = batch
+        if item.credential_id is not None:
+            log.warning("storing an update of atelier %s without its sender, refused with it: %s",
+                        item.atelier_id, exc)
+            return self._commit([replace(item, credential_id=None)])
+        log.error("dropping an update of atelier %s that the database refuses: %s", item.atelier_id, exc)
+        # Its sheet's index counted it: rebuilt from the database when next needed.
+        self.rt.store.forget(item.atelier_id)
+        return []
 
     def _relay(self, atelier_id: int, items: list[Pending]) -> None:
         ns = namespace_for(atelier_id)
@@ -480,7 +625,7 @@ class UpdatePipeline:
 
     def _compact(self, atelier_id: int) -> None:
         try:
-            folded = run_blocking(self.rt.store.compact, atelier_id)
+            folded = self.rt.store.compact(atelier_id)
             log.info("compacted %d update(s) of atelier %s", folded, atelier_id)
         except Exception:
             log.exception("compaction of atelier %s failed", atelier_id)
@@ -492,6 +637,6 @@ class UpdatePipeline:
         while True:
             time.sleep(self.CHECKPOINT_EVERY)
             try:
-                run_blocking(self.rt.store.checkpoint)
+                self.rt.store.checkpoint()
             except Exception:
                 log.exception("checkpoint failed")

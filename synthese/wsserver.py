@@ -18,6 +18,7 @@ gevent-websocket serves the WebSockets, with these changes:
   through Engine.IO's writer task.
 """
 import errno
+import logging
 import os
 import signal
 import socket
@@ -33,6 +34,8 @@ from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Heade
 from geventwebsocket.websocket import WebSocket as BaseWebSocket
 
 from .broadcast import Frames, FramesMixin
+
+log = logging.getLogger(__name__)
 
 #: Longest wait, when stopping, for the accepted updates to be committed.
 SHUTDOWN_TIMEOUT = 5.0
@@ -176,8 +179,27 @@ def write_now(eio_socket, frames: Frames) -> bool:
             return False  # the writer meets the error and closes the connection
         sent = 0
     if sent < len(frames):
-        eio_socket.queue.put(eio_packet.Packet(eio_packet.MESSAGE, Frames(frames[sent:])))
+        eio_socket.send(eio_packet.Packet(eio_packet.MESSAGE, Frames(frames[sent:])))
     return True
+
+
+#: Messages queued for one socket, at most. A peer that reads nothing (or
+#: too slowly) would otherwise have the server hold every relay and answer
+#: for it: it is dropped instead, and resyncs when it reconnects.
+MAX_QUEUED = 512
+
+
+def bounded_send(send):
+    """engineio.socket.Socket.send (python-engineio 4.15), refusing to queue past MAX_QUEUED."""
+
+    def send_bounded(self, pkt):
+        if self.queue.qsize() >= MAX_QUEUED and not self.closing:
+            log.warning("dropping %s: %d messages unread", self.sid, self.queue.qsize())
+            self.close(wait=False, abort=True)
+            return
+        return send(self, pkt)
+
+    return send_bounded
 
 
 class _LinkedWebSocketWSGI(EngineIOWebSocketWSGI):
@@ -226,6 +248,11 @@ def serve(app, host: str, port: int) -> None:
 
     from .extensions import socketio
 
+    from engineio import socket as eio_socket
+
+    if not getattr(eio_socket.Socket.send, "bounded", False):
+        eio_socket.Socket.send = bounded_send(eio_socket.Socket.send)
+        eio_socket.Socket.send.bounded = True
     manager = socketio.server.manager
     if isinstance(manager, FramesMixin):
         manager.send_frames = True

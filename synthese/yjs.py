@@ -32,6 +32,11 @@ class InvalidUpdate(ValueError):
     """An update the server refuses; the message says why (for logs and the sender)."""
 
 
+class Missing(InvalidUpdate):
+    """An update building on clocks the sheet does not have: forged, or sent
+    before what it follows reached this process (the server asks again)."""
+
+
 #: JavaScript numbers are exact up to 2^53; yrs keeps clocks in 32 bits.
 MAX_CLIENT = 2**53 - 1
 MAX_CLOCK = 2**31
@@ -39,6 +44,15 @@ MAX_CLOCK = 2**31
 _GC, _SKIP = 0, 10
 _CONTENT_DELETED, _CONTENT_STRING = 1, 4
 _BIT6, _BIT7, _BIT8 = 0x20, 0x40, 0x80
+
+
+def _varuint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 class _Reader:
@@ -337,6 +351,13 @@ class SheetIndex:
         ranges = self.clients.get(client)
         return ranges.end if ranges else 0
 
+    def state_vector(self) -> bytes:
+        """The Yjs state vector of everything indexed: what to ask a client for the rest of."""
+        out = bytearray(_varuint(len(self.clients)))
+        for client, ranges in self.clients.items():
+            out += _varuint(client) + _varuint(ranges.end)
+        return bytes(out)
+
     def check(self, data: bytes, strict: bool = True, owner=None) -> Plan:
         """The plan of an update sent by ``owner``, or InvalidUpdate saying why it is refused.
 
@@ -360,7 +381,7 @@ class SheetIndex:
                 raise InvalidUpdate("item outside the sheet's texts")
             if structs and structs[0].clock > known:
                 if strict:
-                    raise InvalidUpdate(f"client {client} starts at {structs[0].clock}, past {known}")
+                    raise Missing(f"client {client} starts at {structs[0].clock}, past {known}")
                 continue
             queues[client] = list(structs)
             reached[client] = known
@@ -388,9 +409,9 @@ class SheetIndex:
             ranges = ranges_of((client, clock - 1))
             return ranges is not None and clock - 1 in ranges.astral
 
-        def refuse(reason: str, queue: list) -> None:
+        def refuse(reason: str, queue: list, kind=InvalidUpdate) -> None:
             if strict:
-                raise InvalidUpdate(reason)
+                raise kind(reason)
             queue.clear()
 
         added = []
@@ -410,7 +431,7 @@ class SheetIndex:
                     waiting = [d for d in deps if d[1] >= end(d[0])]
                     if waiting:
                         if any(d[0] not in queues for d in waiting):
-                            refuse(f"origin {waiting[0]} does not exist", queue)
+                            refuse(f"origin {waiting[0]} does not exist", queue, Missing)
                         break
                     # Yjs cuts the items the origins name even for a struct it already has.
                     if ((s.origin and splits_pair(s.origin[0], s.origin[1] + 1))
@@ -427,7 +448,7 @@ class SheetIndex:
                         # ends; a struct straddling what the server already has comes
                         # from a race (the server pulls again) or from someone shaping
                         # a known item anew, which Yjs and yrs integrate differently.
-                        raise InvalidUpdate("struct overlapping known clocks")
+                        raise Missing("struct overlapping known clocks")
                     if s.gc:
                         root = None
                     else:
@@ -451,18 +472,18 @@ class SheetIndex:
                     queue.pop(0)
                     progress = True
         claims = []
+        for client in sorted({a[0] for a in added}):
+            holder = self.owners.get(client)
+            if holder is None:
+                claims.append(client)
+            elif holder != owner and strict:
+                raise InvalidUpdate(f"client {client} belongs to someone else")
         if strict:
-            for client in {a[0] for a in added}:
-                holder = self.owners.get(client)
-                if holder is None:
-                    claims.append(client)
-                elif holder != owner:
-                    raise InvalidUpdate(f"client {client} belongs to someone else")
             if any(queues.values()):
-                raise InvalidUpdate("structs waiting on each other")
+                raise Missing("structs waiting on each other")
             for client, clock, length in update.deletes:
                 if clock + length > end(client):
-                    raise InvalidUpdate(f"deletion of unknown clocks of client {client}")
+                    raise Missing(f"deletion of unknown clocks of client {client}")
                 if length and (splits_pair(client, clock) or splits_pair(client, clock + length)):
                     raise InvalidUpdate("deletion of half a character")
             if added and (self.structs + len(added) > self.max_structs
@@ -479,8 +500,16 @@ class SheetIndex:
                 ranges.add(start + skip, length - skip, root, [a for a in astral if a >= start + skip])
                 self.structs += 1
                 self.size += size
-        for client in plan.claims:
-            self.owners.setdefault(client, plan.owner)
+        if plan.owner is not None:
+            for client in plan.claims:
+                if self.owners.get(client) is None:
+                    self.owners[client] = plan.owner
+
+    def own(self, owners) -> None:
+        """Record who owns which client IDs: (client ID, owner) pairs, as stored."""
+        for client, owner in owners:
+            if owner is not None:
+                self.owners[client] = owner
 
     def accept(self, data: bytes, owner=None) -> Plan:
         """Check an update strictly and record it; InvalidUpdate if refused."""
@@ -488,9 +517,9 @@ class SheetIndex:
         self.add(plan)
         return plan
 
-    def integrate(self, data: bytes) -> None:
+    def integrate(self, data: bytes, owner=None) -> None:
         """Record what a stored update (or a snapshot) holds, as far as it can be placed."""
         try:
-            self.add(self.check(data, strict=False))
+            self.add(self.check(data, strict=False, owner=owner))
         except InvalidUpdate:
             pass

@@ -52,6 +52,10 @@ class YClient:
         self._remote = False
         self.presence: dict[int, str] = {}
         self.received_updates = 0
+        #: Why the server refused this client's updates ("synthese:refused").
+        self.refusals: list[str] = []
+        #: Whether the server closed this client's socket ("synthese:revoked" / disconnect).
+        self.revoked = False
         self.sio = None
         self.doc.observe(self._on_local_transaction)
 
@@ -63,6 +67,8 @@ class YClient:
         self.sio.on("sync-step-1", self._answer_step_1, namespace=ns)
         self.sio.on("sync-update", self._on_relayed, namespace=ns)
         self.sio.on("awareness-update", self._on_awareness, namespace=ns)
+        self.sio.on("synthese:refused", lambda why: self.refusals.append(why["reason"]), namespace=ns)
+        self.sio.on("synthese:revoked", lambda *_: setattr(self, "revoked", True), namespace=ns)
         auth = {"token": self.token} if self.token else None
         self.sio.connect(self.base_url, namespaces=[ns], transports=["websocket"], auth=auth,
                          headers=headers or {}, wait_timeout=timeout)

@@ -261,7 +261,10 @@ def test_a_room_opening_at_once_on_postgresql(pg_servers):
     writer.append("synthese", "Déjà écrit.")
     writer.wait_saved()
     writer.disconnect()
-    clients = [YClient(server.base_url, room["id"], room["participant"], f"c{i}") for i in range(80)]
+    # 80 people: one token each (one token opens at most 20 sockets).
+    tokens = [server.post(f"/api/events/{room['slug']}/participants",
+                          {"join_code": room["join_code"], "name": f"Personne {i}"})["token"] for i in range(80)]
+    clients = [YClient(server.base_url, room["id"], token, f"c{i}") for i, token in enumerate(tokens)]
     barrier = threading.Barrier(len(clients))
     failures = []
 

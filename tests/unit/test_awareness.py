@@ -47,8 +47,56 @@ def test_a_socket_cannot_speak_for_a_client_id_it_does_not_own():
     presence = Presence()
     presence.apply("room", "sid-a", [Entry(1, 1, ANNA)])
     with pytest.raises(InvalidAwareness):
-        presence.apply("room", "sid-b", [Entry(1, 9, "null")])
+        presence.apply("room", "sid-b", [Entry(1, 9, '{"user":{"name":"Imposteur"}}')])
+    # A removal of someone else's client ID is ignored: not relayed.
+    assert presence.apply("room", "sid-b", [Entry(1, 9, "null")]) == []
     assert presence.snapshot("room") == [Entry(1, 1, ANNA)]
+
+
+def test_echoes_of_a_removal_do_not_take_the_client_id_of_someone_coming_back():
+    """The stock clients send back every removal they receive; the person who
+    dropped off must get their client ID back, and be seen by everyone."""
+    presence = Presence()
+    presence.apply("room", "anna-1", [Entry(1, 3, ANNA)])
+    presence.apply("room", "bob", [Entry(2, 1, '{"user":{"name":"Bob"}}')])
+    (removal,) = presence.leave("room", "anna-1")
+    assert removal == Entry(1, 4, "null")
+    # Bob's client echoes it.
+    assert presence.apply("room", "bob", [removal]) == []
+    for blip in range(3):
+        # Anna is back with the clock she had: shifted past her removal,
+        # which everyone's client holds, or they would ignore her.
+        (back,) = presence.apply("room", f"anna-{blip + 2}", [Entry(1, 3, ANNA)])
+        assert back.clock > removal.clock
+        (moved,) = presence.apply("room", f"anna-{blip + 2}", [Entry(1, 4, ANNA)])
+        assert moved.clock == back.clock + 1
+        (removal,) = presence.leave("room", f"anna-{blip + 2}")
+        assert removal.clock == moved.clock + 1
+        assert presence.apply("room", "bob", [removal]) == []
+
+
+@pytest.mark.parametrize("state", [
+    '{"user":{"name":"Anna","color":"red; position: fixed; inset: 0; background: url(x)"}}',
+    '{"user":{"name":"Anna","colorLight":"#fff\\"}}',
+    '{"user":{"name":"' + "A" * 81 + '"}}',
+    '{"user":{"name":"Anna\\nMarie"}}',
+    '{"user":{"name":12}}',
+    '{"user":"Anna"}',
+    '{"html":"<img src=x onerror=alert(1)>"}',
+    '{"cursor":{"anchor":{},"style":"x"}}',
+    '[1, 2]',
+])
+def test_presence_fields_that_are_not_what_a_sheet_page_sends_are_refused(state):
+    with pytest.raises(InvalidAwareness):
+        decode(encode([Entry(7, 1, state)]), 4096)
+
+
+def test_what_a_sheet_page_sends_is_accepted():
+    state = ('{"user":{"name":"Amélie (CNFPT)","color":"#1f77b4","colorLight":"#1f77b433"},'
+             '"section":"synthese","cursor":{"anchor":{"type":{"client":1,"clock":2},"tname":null,'
+             '"item":{"client":1,"clock":4},"assoc":0},"head":{"type":null,"tname":"synthese","item":null,"assoc":0}}}')
+    (entry,) = decode(encode([Entry(7, 1, state)]), 4096)
+    assert entry.state == state
 
 
 def test_a_socket_owns_a_bounded_number_of_client_ids():
