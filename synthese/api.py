@@ -26,10 +26,11 @@ def bearer_credential() -> Credential | None:
     header = request.headers.get("Authorization", "")
     if not header:
         return None
-    ratelimit.check("bad_token_ip")
     scheme, _, token = header.partition(" ")
     credential = tokens.find(token.strip()) if scheme.lower() == "bearer" else None
     if credential is None:
+        # Counted and limited after the lookup: a valid token is never refused
+        # because others sent junk from the same address (a venue's NAT).
         ratelimit.hit("bad_token_ip")
         raise ApiError(401, "unauthorized", "This token is not valid.")
     return credential
@@ -193,7 +194,8 @@ def create_session(data, slug):
 def join_event(data, slug):
     """Join an event with its code; returns the participant's secret token."""
     event = _event(slug)
-    ratelimit.check("bad_code_ip")
+    # Every attempt counts (join_ip, join_code); wrong codes are limited once
+    # known wrong, so that a right code is never refused for others' mistakes.
     ratelimit.hit("join_ip")
     ratelimit.hit("join_code", event.id)
     try:
@@ -322,8 +324,9 @@ def create_atelier(data, slug):
 def update_atelier(data, atelier_id):
     """Change an atelier's title, number, session, place, porteur or question."""
     atelier = _atelier(atelier_id)
-    require(atelier_role(atelier)[0], "atelier.edit")
-    _domain(ateliers.update_atelier, atelier, **data)
+    role = atelier_role(atelier)[0]
+    require(role, "atelier.edit")
+    _domain(ateliers.update_atelier, atelier, role, **data)
     return atelier_summary(atelier)
 
 

@@ -89,16 +89,29 @@ def propose(event: Event, proposer: Credential, title: str, question: str, sessi
         raise DomainError("closed", "This event does not take proposals.")
     if not question.strip():
         raise DomainError("invalid", "A proposal needs a question.")
-    if session and not any(s.label == session for s in event.sessions):
-        raise DomainError("invalid", "This event has no session with that label.")
+    if session:
+        existing_session(event, session)
     porteur = proposer.name + (f", {proposer.organisation}" if proposer.organisation else "")
     return create_atelier(
         event, title or question[:80], session=session, porteur=porteur, question=question, proposed=True
     )
 
 
-def update_atelier(atelier: Atelier, **changes) -> Atelier:
-    """Change what the programme says of an atelier (its sheet is not touched)."""
+def existing_session(event: Event, label: str):
+    """The event's session with this label; DomainError if there is none."""
+    for found in event.sessions:
+        if found.label == label.strip():
+            return found
+    raise DomainError("invalid", "This event has no session with that label.")
+
+
+def update_atelier(atelier: Atelier, role: str, **changes) -> Atelier:
+    """Change what the programme says of an atelier (its sheet is not touched).
+
+    Only the organiser adds sessions to the programme: anyone else (its
+    porteur) chooses among the event's sessions.
+    """
+    access.require(role, "atelier.edit")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise DomainError("invalid", f"Unknown field(s): {', '.join(sorted(unknown))}.")
@@ -108,7 +121,12 @@ def update_atelier(atelier: Atelier, **changes) -> Atelier:
             raise DomainError("invalid", "An atelier needs a title or theme.")
     if "session" in changes:
         label = changes["session"]
-        atelier.session = session_named(atelier.event, label) if label else None
+        if not label:
+            atelier.session = None
+        elif access.can(role, "event.manage"):
+            atelier.session = session_named(atelier.event, label)
+        else:
+            atelier.session = existing_session(atelier.event, label)
     if changes.get("number") is not None:
         atelier.number = changes["number"]
     for key, column in (("place", "place"), ("porteur", "porteur_name"), ("question", "question")):

@@ -10,8 +10,16 @@ MAX_CREDENTIALS = 20
 
 
 def sign_in(session, credential: Credential) -> None:
-    ids = [i for i in session.get("credentials", []) if i != credential.id]
-    session["credentials"] = ([credential.id] + ids)[:MAX_CREDENTIALS]
+    """Add a credential to the browser's; past MAX_CREDENTIALS the oldest
+    goes, never an organiser's (a page of links must not push it out)."""
+    ids = [credential.id] + [i for i in session.get("credentials", []) if isinstance(i, int) and i != credential.id]
+    if len(ids) > MAX_CREDENTIALS:
+        organisers = set(db.session.execute(
+            select(Credential.id).where(Credential.id.in_(ids), Credential.role == "organiser")).scalars())
+        while len(ids) > MAX_CREDENTIALS:
+            dropped = next((i for i in reversed(ids) if i not in organisers and i != credential.id), None)
+            ids.remove(dropped if dropped is not None else ids[-1])
+    session["credentials"] = ids
     session.permanent = True
     # The CSRF token goes into the same cookie now: were it added later by a
     # page, a response to a request still in flight (the dashboard's polling)

@@ -44,6 +44,7 @@ def from_environment(instance_path: str) -> dict:
         "SYNTHESE_UPDATE_QUEUE": int(env.get("SYNTHESE_UPDATE_QUEUE", UPDATE_QUEUE)),
         "SYNTHESE_MAX_SHEET_STRUCTS": int(env.get("SYNTHESE_MAX_SHEET_STRUCTS", MAX_SHEET_STRUCTS)),
         "SYNTHESE_MAX_SHEET_BYTES": int(env.get("SYNTHESE_MAX_SHEET_BYTES", MAX_SHEET_BYTES)),
+        "SYNTHESE_HTTP_TIMEOUT": float(env.get("SYNTHESE_HTTP_TIMEOUT", 20)),
         "SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL": int(env.get("SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL",
                                                            MAX_SOCKETS_PER_CREDENTIAL)),
         # Behind a venue's NAT, one address is the whole room: keep it generous.

@@ -113,7 +113,7 @@ class DatabaseThread:
         self._lock = _native_lock()
 
     def run(self, fn, *args):
-        if _gevent_patched():
+        if gevent_patched():
             if self._pool is None:
                 from gevent.threadpool import ThreadPool
 
@@ -123,7 +123,7 @@ class DatabaseThread:
             return fn(*args)
 
 
-def _gevent_patched() -> bool:
+def gevent_patched() -> bool:
     try:
         from gevent import monkey
     except ImportError:

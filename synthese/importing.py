@@ -5,12 +5,15 @@ with front matter) becomes new ateliers whose sheets hold the text; the
 report says what was created and what could not be read.
 """
 import io
+import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from . import markdown
+from .database import gevent_patched
 from .ateliers import create_atelier
 from .extensions import db
 from .models import Atelier, Event, EventSession
@@ -19,8 +22,15 @@ from .sheets import SECTION_KEYS
 #: Most text one imported sheet may hold (characters, all sections together).
 MAX_SHEET_CHARS = 200_000
 MAX_FILES = 500
+#: Most sheets one import creates: a forum's proceedings hold a hundred.
+MAX_SHEETS = 500
 #: Largest import (a markdown file or a zip of them).
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+#: Longest an import's reading may take, in seconds (it runs off the event loop).
+PARSE_BUDGET = 10.0
+#: What a damaged or hostile zip member can raise while it is read.
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError,
+               OSError, ValueError, zlib.error)
 
 
 @dataclass
@@ -35,7 +45,9 @@ class Report:
 def import_markdown(event: Event, text: str, source: str = "") -> Report:
     """Create the sheets that ``text`` holds in ``event``."""
     report = Report()
-    _import_parsed(event, markdown.parse(text), source, report)
+    parsed = _parse(text, source, report)
+    if parsed is not None:
+        _import_parsed(event, parsed, source, report)
     return report
 
 
@@ -44,7 +56,7 @@ def import_zip(event: Event, data: bytes) -> Report:
     report = Report()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except _UNREADABLE:
         report.problems.append("This file is not a zip archive.")
         return report
     names = sorted(n for n in archive.namelist() if n.lower().endswith(".md") and not n.endswith("/"))
@@ -60,16 +72,53 @@ def import_zip(event: Event, data: bytes) -> Report:
         except UnicodeDecodeError:
             report.problems.append(f"{name}: not UTF-8 text, not imported.")
             continue
-        _import_parsed(event, markdown.parse(text), name, report)
+        except _UNREADABLE as exc:
+            report.problems.append(f"{name}: could not be read from the archive ({exc.__class__.__name__}), "
+                                   "not imported.")
+            continue
+        parsed = _parse(text, name, report)
+        if parsed is not None:
+            _import_parsed(event, parsed, name, report)
     if not names:
         report.problems.append("The archive holds no markdown (.md) file.")
     return report
+
+
+def _parse(text: str, source: str, report: Report) -> markdown.Parsed | None:
+    """Read markdown off the event loop, within the budget; None (and a line
+    of the report) if it takes longer."""
+    try:
+        return _off_the_loop(markdown.parse, text, timeout=PARSE_BUDGET)
+    except TimeoutError:
+        where = f"{source}: " if source else ""
+        report.problems.append(f"{where}reading it took longer than {PARSE_BUDGET:.0f} s; not imported.")
+        return None
+
+
+def _off_the_loop(fn, *args, timeout: float):
+    """Under gevent, run pure work in a native thread (the other greenlets
+    keep running meanwhile); elsewhere, here. TimeoutError past ``timeout``."""
+    if not gevent_patched():
+        return fn(*args)
+    import gevent
+
+    job = gevent.get_hub().threadpool.spawn(fn, *args)
+    try:
+        return job.get(timeout=timeout)
+    except gevent.Timeout:
+        raise TimeoutError from None
 
 
 def _import_parsed(event: Event, parsed: markdown.Parsed, source: str, report: Report) -> None:
     where = f"{source}: " if source else ""
     report.problems += [where + p for p in parsed.problems]
     for sheet in parsed.sheets:
+        if len(report.created) >= MAX_SHEETS:
+            report.problems.append(f"{where}only {MAX_SHEETS} sheets are imported at once; "
+                                   f"the sheets from line {sheet.line} on were not.")
+            return
+        # Each sheet is its own commit: let the other requests and rooms run between them.
+        time.sleep(0)
         atelier, problem = _import_sheet(event, sheet)
         if atelier is None:
             report.problems.append(f"{where}line {sheet.line}: “{sheet.title[:80]}”: {problem}")

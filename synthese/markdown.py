@@ -99,7 +99,10 @@ class Parsed:
     problems: list[str] = field(default_factory=list)
 
 
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+#: An ATX heading's marks and the rest of its line; the closing #s are
+#: stripped in _heading (a lazy group before them backtracked: a line of
+#: 1,300 spaces took seconds).
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
@@ -143,6 +146,11 @@ def parse(text: str) -> Parsed:
     return result
 
 
+#: Front matter holds a few short fields (event, session, atelier, porteur,
+#: version, date): PyYAML is pure Python, and 4 MB of it took seconds.
+MAX_FRONT_MATTER = 8 * 1024
+
+
 def _split_front_matter(text: str, result: Parsed) -> tuple[dict, str, int]:
     if not text.startswith("---\n"):
         return {}, text, 0
@@ -150,14 +158,19 @@ def _split_front_matter(text: str, result: Parsed) -> tuple[dict, str, int]:
     if end < 0:
         return {}, text, 0
     head, body = text[4:end], text[end + 5:]
+    lines = head.count("\n") + 2
+    if len(head) > MAX_FRONT_MATTER:
+        result.problems.append(f"The front matter is longer than {MAX_FRONT_MATTER // 1024} KB; it was ignored.")
+        return {}, body, lines
     try:
         meta = yaml.safe_load(head) or {}
         if not isinstance(meta, dict):
             raise ValueError("not a mapping")
-    except (yaml.YAMLError, ValueError) as exc:
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        # RecursionError: collections nested thousands deep.
         result.problems.append(f"The front matter could not be read ({exc.__class__.__name__}); it was ignored.")
         meta = {}
-    return meta, body, head.count("\n") + 2
+    return meta, body, lines
 
 
 def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
@@ -174,7 +187,7 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
         if fence is None:
             h = HEADING.match(line)
             if h:
-                found.append((i, len(h[1]), h[2]))
+                found.append((i, len(h[1]), h[2].rstrip(" \t").rstrip("#").rstrip(" \t")))
     return found
 
 

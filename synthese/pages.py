@@ -87,14 +87,27 @@ def healthz():
     return {"status": "ok"}
 
 
-@bp.get("/t/<token>")
+#: How the sign-in page names each role.
+ROLE_NAMES = {"organiser": "organisateur ou organisatrice", "porteur": "porteur ou porteuse de l'atelier",
+              "participant": "participant ou participante"}
+
+
+@bp.route("/t/<token>", methods=["GET", "POST"])
 def sign_in(token):
-    """A secret link: sign this browser in with its credential."""
-    ratelimit.check("bad_token_ip")
+    """A secret link: sign this browser in with its credential.
+
+    Opened directly (typed, pasted, from a QR code, from this site), it
+    signs in at once. Reached from another site, it asks first: a page
+    elsewhere must not sign a browser in with links of its choosing.
+    """
     credential = tokens.find(token)
     if credential is None:
         ratelimit.hit("bad_token_ip")
         abort(404, description=_("Ce lien n'est pas valide."))
+    if request.method == "POST":
+        check_csrf()
+    elif request.headers.get("Sec-Fetch-Site", "none") not in ("none", "same-origin"):
+        return render_template("sign_in.html", credential=credential, event=credential.event, role_names=ROLE_NAMES)
     auth.sign_in(session, credential)
     if credential.atelier_id:
         return redirect(url_for("pages.atelier", atelier_id=credential.atelier_id))
@@ -108,7 +121,6 @@ def join(code):
     form = {"code": code, "name": "", "organisation": "", "next": request.args.get("next", "")}
     if request.method == "POST":
         check_csrf()
-        ratelimit.check("bad_code_ip")
         ratelimit.hit("join_ip")
         form = {k: request.form.get(k, "").strip()[:200] for k in form}
         event = events.event_by_code(form["code"])
@@ -305,7 +317,7 @@ def edit_atelier(atelier_id):
                 flash(_("Le numéro doit être un nombre entre 1 et 9999."), "error")
                 return redirect(request.path)
             changes["number"] = int(number)
-        if domain_flash(ateliers.update_atelier, found, **changes):
+        if domain_flash(ateliers.update_atelier, found, role, **changes):
             flash(_("Atelier modifié."))
             return redirect(url_for("pages.atelier", atelier_id=atelier_id))
         return redirect(request.path)

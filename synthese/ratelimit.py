@@ -67,29 +67,6 @@ class Limiter:
         if count > rule.limit:
             raise RateLimited(name, max(1, int(window_start + rule.window - now)))
 
-    def check(self, name: str, key: object) -> None:
-        """Raise RateLimited if the rule is already exhausted, without counting.
-
-        For guesses: failures are counted with hit(), and every attempt is
-        checked first, so that past the limit a right guess is refused too.
-        """
-        if self.rules is None:
-            return
-        rule = self.rules[name]
-        now = time.time()
-        window_start = int(now // rule.window) * rule.window
-        if self._get(f"synthese:rl:{name}:{key}:{window_start}") >= rule.limit:
-            raise RateLimited(name, max(1, int(window_start + rule.window - now)))
-
-    def _get(self, counter: str) -> int:
-        if self._redis is not None:
-            try:
-                return int(self._redis.get(counter) or 0)
-            except Exception:
-                pass
-        with self._lock:
-            return self._counts.get(counter, 0)
-
     def _incr(self, counter: str, ttl: int) -> int:
         if self._redis is not None:
             try:
@@ -143,11 +120,6 @@ def init_app(app) -> None:
 def hit(name: str, key: object = None) -> None:
     """Count an attempt of the current request (keyed by client IP when no key is given)."""
     current_app.extensions["synthese.limiter"].hit(name, request.remote_addr if key is None else key)
-
-
-def check(name: str, key: object = None) -> None:
-    """Refuse the current request if ``name`` is exhausted (keyed by client IP by default)."""
-    current_app.extensions["synthese.limiter"].check(name, request.remote_addr if key is None else key)
 
 
 class Bucket:

@@ -17,6 +17,7 @@ from pycrdt import merge_updates
 from . import access, awareness, broadcast, ratelimit, tokens
 from . import roster as rosters
 from .auth import session_credentials
+from .database import gevent_patched
 from .documents import EMPTY_UPDATE, DocumentStore, Pending, check_bytes
 from .extensions import db, socketio
 from .models import Atelier
@@ -171,14 +172,7 @@ def init_app(app) -> None:
 
 
 def _detect_async_mode() -> str:
-    try:
-        from gevent import monkey
-
-        if monkey.is_module_patched("socket"):
-            return "gevent"
-    except ImportError:
-        pass
-    return "threading"
+    return "gevent" if gevent_patched() else "threading"
 
 
 # -- handlers ----------------------------------------------------------------

@@ -2,6 +2,7 @@
 import secrets
 
 from flask import abort, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 
 def content_security_policy(style_nonce: str | None) -> str:
@@ -44,7 +45,16 @@ def check_csrf() -> None:
         abort(400, description="csrf")
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, whose cookie is Secure whenever the
+    request came over https (directly, or through a trusted proxy)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
 def init_app(app) -> None:
+    app.session_interface = SessionInterface()
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
@@ -57,4 +67,8 @@ def init_app(app) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         # Secret links must not leak to other sites through the Referer header.
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Pages and API answers carry secret links, tokens and people's text:
+        # no cache (a shared computer's, a proxy's) keeps them.
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

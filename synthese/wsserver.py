@@ -210,8 +210,16 @@ class _LinkedWebSocketWSGI(EngineIOWebSocketWSGI):
         return super().__call__(environ, start_response)
 
 
-def handler_class(max_message: int):
-    """gevent-websocket's request handler, serving our WebSocket with this message limit."""
+#: Longest wait for the next bytes of a request (its line, headers or body)
+#: and between requests on a kept-alive connection: a client sending a
+#: request a byte at a time, or never, would otherwise hold a connection
+#: (and a file descriptor) for ever (slowloris).
+HTTP_TIMEOUT = 20.0
+
+
+def handler_class(max_message: int, timeout: float = HTTP_TIMEOUT):
+    """gevent-websocket's request handler, serving our WebSocket with this
+    message limit, and timing out idle or dripping HTTP clients."""
 
     class Socket(WebSocket):
         __slots__ = ()
@@ -224,6 +232,8 @@ def handler_class(max_message: int):
                 self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass  # not TCP (a Unix socket behind a proxy)
+            # Every read of the request (and of the next one) waits at most this long.
+            self.socket.settimeout(timeout)
             return super().handle()
 
         def upgrade_connection(self):
@@ -233,6 +243,8 @@ def handler_class(max_message: int):
                 # Same layout, other methods. (Replacing the object would
                 # close the connection: gevent-websocket closes it on __del__.)
                 ws.__class__ = Socket
+                # A WebSocket may stay quiet: Engine.IO's pings tell the dead.
+                self.socket.settimeout(None)
             return result
 
     return Handler
@@ -260,7 +272,8 @@ def serve(app, host: str, port: int) -> None:
         eio = socketio.server.eio
         eio._async = {**eio._async, "websocket": _LinkedWebSocketWSGI}
     server = pywsgi.WSGIServer((host, port), app, log=None,
-                               handler_class=handler_class(socketio.server.eio.max_http_buffer_size))
+                               handler_class=handler_class(socketio.server.eio.max_http_buffer_size,
+                                                           app.config.get("SYNTHESE_HTTP_TIMEOUT", HTTP_TIMEOUT)))
 
     stopped = gevent.event.Event()
 

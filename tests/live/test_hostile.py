@@ -250,3 +250,30 @@ def test_presence_comes_back_after_a_blip(live):
     wait_until(lambda: "synthese" in bob.presence.get(1, ""), timeout=1.0, message="anna's moves are followed")
     anna.disconnect()
     bob.disconnect()
+
+
+def test_partial_and_idle_http_requests_are_timed_out_and_websockets_are_not(tmp_path):
+    """A request sent a byte at a time, or never finished, held its
+    connection for ever: a few hundred of them exhaust the file descriptors."""
+    import socket
+
+    live = LiveServer(tmp_path, env={"SYNTHESE_HTTP_TIMEOUT": "1"}).start()
+    try:
+        room = live.new_atelier()
+        writer = YClient(live.base_url, room["id"], room["porteur"], "writer").connect()
+        dripping = socket.create_connection(("127.0.0.1", live.port), timeout=10)
+        dripping.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        idle = socket.create_connection(("127.0.0.1", live.port), timeout=10)
+        started = time.monotonic()
+        for conn in (dripping, idle):
+            # Closed by the server (the dripping one after a 4xx answer).
+            while conn.recv(4096):
+                pass
+        assert time.monotonic() - started < 5
+        # A quiet WebSocket outlives the timeout.
+        time.sleep(1.5)
+        writer.append("synthese", "toujours là")
+        writer.wait_saved()
+        writer.disconnect()
+    finally:
+        live.stop()

@@ -4,6 +4,7 @@ import pytest
 from synthese import ateliers, events, publication, tokens
 from synthese.documents import Pending, current_store
 from synthese.events import DomainError
+from synthese.extensions import db
 from tests.conftest import sheet_update
 
 
@@ -33,13 +34,28 @@ def test_proposals_need_open_space_and_make_the_proposer_porteur(make_event):
 
 def test_update_changes_the_programme_not_the_sheet(make_atelier):
     atelier, _, _ = make_atelier(porteur="Sophie")
-    ateliers.update_atelier(atelier, title="Nouveau titre", session="Session 9", number=7, porteur="Karim")
+    ateliers.update_atelier(atelier, "organiser", title="Nouveau titre", session="Session 9", number=7,
+                            porteur="Karim")
     assert events.full_title(atelier) == "Atelier 7 - Nouveau titre - Session 9"
     assert current_store().fields(atelier.id)["porteur"] == "Sophie"
     with pytest.raises(DomainError):
-        ateliers.update_atelier(atelier, title=" ")
+        ateliers.update_atelier(atelier, "organiser", title=" ")
     with pytest.raises(DomainError):
-        ateliers.update_atelier(atelier, colour="red")
+        ateliers.update_atelier(atelier, "organiser", colour="red")
+
+
+def test_a_porteur_chooses_among_the_sessions_and_adds_none(make_atelier):
+    """A porteur PATCHing its atelier created sessions in the event's programme."""
+    atelier, _, _ = make_atelier(session="Session 1")
+    labels = lambda: sorted(s.label for s in atelier.event.sessions)  # noqa: E731
+    before = labels()
+    with pytest.raises(DomainError):
+        ateliers.update_atelier(atelier, "porteur", session="Session pirate")
+    db.session.rollback()
+    assert labels() == before
+    ateliers.create_atelier(atelier.event, "Autre", session="Session 2")
+    ateliers.update_atelier(atelier, "porteur", session="Session 2")
+    assert atelier.session.label == "Session 2"
 
 
 def test_merge_appends_text_and_moves_porteurs(make_event):

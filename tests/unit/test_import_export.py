@@ -4,6 +4,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from synthese import ateliers, exporting, importing, publication
@@ -144,3 +145,103 @@ def test_parse_keeps_heading_like_text_inside_sections():
     parsed = parse("# Atelier 1 - A\n\n## Question\n\nQ\n\n## Synthèse\n\n### Sous-titre\n\n## Question\n\nencore\n")
     (sheet,) = parsed.sheets
     assert sheet.fields["synthese"] == "### Sous-titre\n\n## Question\n\nencore"
+
+
+# -- hostile imports: linear time, bounded, a report line instead of a 500 --------
+
+ONE_SHEET = "# Atelier 1 - Emergence\n\n## Question\n\nQ ?\n\n## Synthèse\n\nS.\n"
+
+
+@pytest.mark.timeout(20)
+def test_a_heading_line_of_spaces_and_tabs_is_read_at_once():
+    """The heading regex backtracked: 1,300 pairs of blanks took 20 s,
+    3,000 took minutes, while the event loop stood still."""
+    text = "# a" + " \t" * 3000 + "\u00a0\n\n" + ONE_SHEET
+    parsed = parse(text)
+    assert [s.title for s in parsed.sheets] == ["Atelier 1 - Emergence"]
+
+
+def test_headings_keep_their_meaning():
+    text = ("# Forum #\n\n## Contents\n\n# Atelier 1 - C# et données ##  \n\n## Question\n\nQ\n\n"
+            "## Synthèse ##\n\nS\n")
+    parsed = parse(text)
+    assert parsed.event_title == "Forum"
+    assert [s.title for s in parsed.sheets] == ["Atelier 1 - C# et données"]
+    assert parsed.sheets[0].fields == {"question": "Q", "synthese": "S"}
+
+
+@pytest.mark.parametrize("head, why", [
+    ("x: " + "y" * (4 * 1024 * 1024), "longer than"),
+    ("[" * 5000, "RecursionError"),
+    ("a: [1, 2", "ParserError"),
+    ("- just\n- a list", "ValueError"),
+])
+def test_front_matter_that_cannot_be_read_is_a_line_of_the_report(make_event, head, why):
+    event = make_event().obj
+    report = importing.import_markdown(event, f"---\n{head}\n---\n{ONE_SHEET}")
+    assert [c["title"] for c in report.created] == ["Emergence"]
+    assert any(why in p for p in report.problems), report.problems
+
+
+def test_an_import_creates_a_bounded_number_of_sheets(make_event):
+    event = make_event().obj
+    text = "".join(f"# Atelier {n} - T{n}\n\n## Question\n\nq\n\n" for n in range(1, importing.MAX_SHEETS + 40))
+    report = importing.import_markdown(event, text)
+    assert len(report.created) == importing.MAX_SHEETS
+    assert any(f"only {importing.MAX_SHEETS} sheets" in p for p in report.problems)
+
+
+def _zip(members: dict[str, bytes], tweak=None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    data = bytearray(buffer.getvalue())
+    if tweak:
+        tweak(data)
+    return bytes(data)
+
+
+
+
+@pytest.mark.parametrize("tweak, why", [
+    # Compression method 99 (AES): NotImplementedError in zipfile.
+    (lambda d: _patch_method(d, 99), "NotImplementedError"),
+    # The "encrypted" flag: RuntimeError (a password is required).
+    (lambda d: _patch_flags(d, 0x1), "RuntimeError"),
+    # Deflate data damaged: zlib.error or a bad CRC.
+    (lambda d: _damage_data(d), ""),
+])
+def test_unreadable_zip_members_are_lines_of_the_report(make_event, tweak, why):
+    event = make_event().obj
+    data = _zip({"a.md": ONE_SHEET.encode() * 20, "b.md": ONE_SHEET.replace("1 - Emergence", "2 - Autre").encode()},
+                tweak)
+    report = importing.import_zip(event, data)
+    assert [c["title"] for c in report.created] == ["Autre"]
+    assert any(p.startswith("a.md:") and why in p for p in report.problems), report.problems
+
+
+def _central_entry(data: bytearray) -> int:
+    return data.index(b"PK\x01\x02")
+
+
+def _patch_method(data: bytearray, method: int) -> None:
+    for at in (8, _central_entry(data) + 10):
+        data[at:at + 2] = method.to_bytes(2, "little")
+
+
+def _patch_flags(data: bytearray, flags: int) -> None:
+    for at in (6, _central_entry(data) + 8):
+        data[at:at + 2] = flags.to_bytes(2, "little")
+
+
+def _damage_data(data: bytearray) -> None:
+    name_length = int.from_bytes(data[26:28], "little")
+    start = 30 + name_length
+    data[start + 2:start + 12] = b"\xff" * 10
+
+
+def test_an_archive_that_is_not_one_is_a_line_of_the_report(make_event):
+    event = make_event().obj
+    report = importing.import_zip(event, b"PK\x05\x06" + b"\x00" * 10)
+    assert report.problems == ["This file is not a zip archive."]

@@ -100,3 +100,42 @@ def test_english_on_request(app, client):
     browser = app.test_client()
     assert "Join an event" in browser.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert "Rejoindre un événement" in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_a_sign_in_link_reached_from_another_site_asks_first(client, make_atelier):
+    """A page elsewhere could sign a browser in with links of its choosing."""
+    atelier, porteur_token, _ = make_atelier()
+    cross = {"Sec-Fetch-Site": "cross-site"}
+    page = client.get(f"/t/{porteur_token}", headers=cross)
+    assert page.status_code == 200 and 'method="post"' in page.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert not session.get("credentials")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True))[1]
+    assert client.post(f"/t/{porteur_token}", data={"csrf": "forged"}).status_code == 400
+    confirmed = client.post(f"/t/{porteur_token}", data={"csrf": token})
+    assert confirmed.status_code == 302 and confirmed.location.endswith(f"/ateliers/{atelier.id}")
+    with client.session_transaction() as session:
+        assert len(session["credentials"]) == 1
+
+
+def test_a_page_of_links_never_pushes_the_organiser_out(client, make_event):
+    """The browser keeps 20 credentials: 25 participant links signed in one
+    after the other dropped the organiser's role."""
+    created = make_event()
+    event = created.obj
+    client.get(f"/t/{created.token}")
+    for n in range(25):
+        joined = events.join(event, event.join_code, f"Personne {n}")
+        client.get(f"/t/{joined.token}")
+    assert client.get(f"/events/{event.slug}/manage").status_code == 200
+
+
+def test_responses_are_not_cached_and_the_cookie_is_secure_under_https(app, client, make_event):
+    created = make_event()
+    response = client.get(f"/t/{created.token}", base_url="https://synthese.example")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Cache-Control"] == "no-store"
+    api = client.post("/api/events", json={"title": "Forum"})
+    assert api.status_code == 201 and api.headers["Cache-Control"] == "no-store"
+    plain = client.get(f"/t/{created.token}")
+    assert "Secure" not in plain.headers.get("Set-Cookie", "Secure-less")
