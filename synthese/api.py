@@ -462,8 +462,7 @@ def restore(data, atelier_id):
     role, credential = atelier_role(atelier)
     require(role, "sheet.restore")
     kind, ident = ("version", data["version"]) if "version" in data else ("history", data["point"])
-    edit = _domain(history.restore, atelier, kind, ident, credential.id)
-    realtime.relay_edit(atelier.id, edit)
+    _domain(history.restore, atelier, kind, ident, credential.id)
     return _sheet(atelier_id, None)
 
 

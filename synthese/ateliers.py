@@ -192,8 +192,7 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
             separator = "\n" if ours[key].endswith("\n") else "\n\n"
         additions[key] = separator + text
     edit = edit_towards(state, {key: ours[key] + addition for key, addition in additions.items()})
-    if edit:
-        store.append_edit(target.id, edit)
+    seq = store.append_edit(target.id, edit) if edit else None
     for credential in db.session.execute(
         select(Credential).where(Credential.atelier_id == source.id)
     ).scalars():
@@ -205,5 +204,5 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
     db.session.commit()
     store.forget(source_id)
     realtime.close_room(source_id)
-    realtime.relay_edit(target.id, edit)
+    realtime.relay_edit(target.id, edit, seq)
     return edit

@@ -84,7 +84,8 @@ def decode(data: object, max_bytes: int) -> list[Entry]:
 #: who, in which section, and where the cursor is.
 STATE_KEYS = {"user", "section", "cursor"}
 USER_KEYS = {"name", "color", "colorLight"}
-MAX_NAME = 80
+#: As long as a credential's name may be (models.Credential.name).
+MAX_NAME = 200
 #: Colours are painted into other people's pages (y-codemirror.next puts
 #: them in a style attribute): nothing but a colour may get there.
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}(?:[0-9a-fA-F]{2})?")

@@ -69,6 +69,16 @@ class FramesMixin(socketio.Manager):
     #: synthese.wsserver.write_now there: writes frames to an idle socket at
     #: once; returns False when they must be queued instead.
     write_now = None
+    #: Set by synthese.realtime: told of every relay of a sheet's log
+    #: (namespace, first and last sequence numbers) before it goes out here,
+    #: so that it sees gaps; and of the control messages every process acts
+    #: on (CONTROL events, never delivered to sockets).
+    on_relay = None
+    on_control = None
+    #: Events that are messages between processes, not to sockets.
+    CONTROL = frozenset({"synthese:close-credentials"})
+    #: The event whose data is (update, first seq, last seq).
+    RELAY = "sync-update"
 
     def flush(self, timeout: float) -> bool:
         """Wait until what was emitted has left for the other processes (none here)."""
@@ -78,6 +88,12 @@ class FramesMixin(socketio.Manager):
         """Hear the other processes' relays to a namespace (none here)."""
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        if event in self.CONTROL:
+            if self.on_control is not None:
+                self.on_control(event, data)
+            return
+        if event == self.RELAY and isinstance(data, tuple) and len(data) == 3 and self.on_relay is not None:
+            self.on_relay(namespace, data[1], data[2])
         if callback is not None or not self.send_frames:
             return super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                 callback=callback, to=to, **kwargs)
@@ -139,8 +155,12 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
     #: A room's channel is left this long after its last socket here went,
     #: so that a reconnecting room does not churn subscriptions.
     IDLE_GRACE = 30.0
-    #: Longest wait between two attempts to listen to Redis again.
-    RETRY_MAX = 5
+    #: Wait between two attempts to listen to Redis again: relays between
+    #: processes are off meanwhile, and clients heal once it is back.
+    RETRY_EVERY = 0.5
+    #: Set by synthese.realtime: told the namespaces listened to again after
+    #: Redis came back (what was committed meanwhile must reach their clients).
+    on_resubscribed = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -220,7 +240,7 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                         log.warning("could not leave %s on Redis", channel, exc_info=True)
 
     def _redis_listen_with_retries(self):
-        retry_sleep = 1
+        failed = False
         while True:
             try:
                 self._redis_connect()
@@ -234,14 +254,17 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                 late = set(self._rooms) - set(wanted)
                 if late:
                     pubsub.subscribe(*late)
-                retry_sleep = 1
+                if failed and self.on_resubscribed is not None:
+                    prefix = self.channel + ":"
+                    self.on_resubscribed([c[len(prefix):] for c in self._rooms if c.startswith(prefix)])
+                failed = False
                 yield from pubsub.listen()
             except Exception as exc:
                 self._listener = None
-                log.error("cannot receive from Redis (%s); retrying in %s s", exc, retry_sleep)
-                self.server.sleep(retry_sleep)
-                # Relays between processes are off meanwhile: try again often.
-                retry_sleep = min(retry_sleep * 2, self.RETRY_MAX)
+                if not failed:
+                    log.error("cannot receive from Redis (%s); retrying every %s s", exc, self.RETRY_EVERY)
+                failed = True
+                self.server.sleep(self.RETRY_EVERY)
 
     def _listen(self):
         start, end = self._own_emit

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from flask import current_app
-from pycrdt import Doc
+from pycrdt import Doc, merge_updates
 from sqlalchemy import select, update
 
 from .database import DatabaseThread, RawConnection
@@ -221,6 +221,33 @@ class DocumentStore:
         sheet = self._new_sheet(atelier_id)
         self.refresh(sheet)
         return sheet.doc.get_update(), sheet.seq
+
+    def since(self, atelier_id: int, seq: int) -> tuple[bytes, int, int]:
+        """What the log holds after ``seq``, as one update, and the rows it
+        covers: (update, first, last); the whole document once those rows
+        are folded into the snapshot. LookupError if the sheet is gone."""
+        head = db.session.execute(
+            select(SheetDocument.snapshot_seq, SheetDocument.head_seq).where(SheetDocument.atelier_id == atelier_id)
+        ).one_or_none()
+        if head is None:
+            db.session.rollback()
+            raise LookupError(f"no document for atelier {atelier_id}")
+        snapshot_seq, head_seq = head
+        rows = []
+        if snapshot_seq <= seq < head_seq:
+            rows = db.session.execute(
+                select(SheetUpdate.seq, SheetUpdate.data)
+                .where(SheetUpdate.atelier_id == atelier_id, SheetUpdate.seq > seq)
+                .order_by(SheetUpdate.seq)
+            ).all()
+        db.session.rollback()
+        if head_seq <= seq:
+            return b"", seq + 1, seq
+        if rows and [r[0] for r in rows] == list(range(seq + 1, rows[-1][0] + 1)):
+            return merge_updates(*(bytes(r[1]) for r in rows)), seq + 1, rows[-1][0]
+        # Folded meanwhile: everything (applying what one has is a no-op).
+        state, last = self.snapshot(atelier_id)
+        return state, seq + 1, last
 
     def fields(self, atelier_id: int) -> dict[str, str]:
         """The sheet's sections as stored right now."""

@@ -7,6 +7,7 @@ rewriting the document from text would duplicate it in their copies.
 """
 from sqlalchemy import select
 
+from . import realtime
 from .documents import current_store
 from .events import DomainError
 from .extensions import db
@@ -47,6 +48,7 @@ def restore(atelier: Atelier, kind: str, ident: int, credential_id: int | None =
     edit = edit_towards(store.state(atelier.id), {key: target.get(key, "") for key in SECTION_KEYS})
     if not edit:
         return b""  # already in that state
-    store.append_edit(atelier.id, edit, credential_id)
+    seq = store.append_edit(atelier.id, edit, credential_id)
     db.session.commit()
+    realtime.relay_edit(atelier.id, edit, seq)
     return edit

@@ -45,6 +45,7 @@ EN = {
     "Vous écrivez en tant que": "You are writing as",
     "Rejoindre cet atelier": "Join this atelier",
     "Entrer avec ce lien": "Sign in with this link",
+    "La fiche est pleine : vos derniers ajouts ne sont pas enregistrés.": "The sheet is full: your latest additions are not saved.",
     "Ce lien vous fait entrer dans « {event} » en tant que {role}.": "This link signs you in to “{event}” as {role}.",
     "Vous arrivez d'un autre site : confirmez que c'est bien ce que vous voulez.": "You came from another site: confirm that this is what you want.",
     "Entrer": "Sign in",

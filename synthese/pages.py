@@ -219,6 +219,7 @@ def atelier(atelier_id):
                 "Vous êtes dans la liste des participants.",
                 "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.",
                 "L'organisation a retiré votre accès à cet événement.",
+                "La fiche est pleine : vos derniers ajouts ne sont pas enregistrés.",
             ]
         },
     }
@@ -296,7 +297,6 @@ def restore(atelier_id, number):
     found, credential = _sheet_post(atelier_id, "sheet.restore")
     edit = domain_flash(history.restore, found, "version", number, credential.id)
     if edit is not None:
-        realtime.relay_edit(found.id, edit)
         flash(_("La fiche a retrouvé le texte de la version {n}.").format(n=number))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
 

@@ -58,6 +58,11 @@ class Realtime:
     pipeline: "UpdatePipeline | None" = None
     #: Who is where in the other processes too (Redis), or only here.
     roster: rosters.Roster = field(default_factory=rosters.Roster)
+    #: Per atelier with sockets here: the last log sequence number this
+    #: process's clients were sent without a gap, and runs sent beyond it.
+    delivered: dict[int, int] = field(default_factory=dict)
+    ahead: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _gap_checks: set = field(default_factory=set)
     _sharing: bool = False
 
     def count(self, credential: int | None = None, address: str | None = None) -> int:
@@ -101,6 +106,8 @@ class Realtime:
             socketio.server.emit("awareness-update", awareness.encode(removals), namespace=namespace)
         if not left:
             self.store.forget(conn.atelier_id)
+            self.delivered.pop(conn.atelier_id, None)
+            self.ahead.pop(conn.atelier_id, None)
 
     def shutdown(self, timeout: float) -> None:
         """Before this process exits (SIGTERM): commit what it accepted, and take
@@ -119,6 +126,78 @@ class Realtime:
         # The removals, to the other processes' clients.
         if not socketio.server.manager.flush(timeout):
             log.warning("stopping before Redis took every relay")
+
+    # -- the log's place of every relay: gaps heal from the database ------------
+
+    #: A relay missing this long after a later one arrived is read from the
+    #: database (Redis delivers at most once; its relays and this process's
+    #: own can also cross).
+    GAP_WAIT = 0.5
+
+    def relayed(self, namespace: str, first: int, last: int) -> None:
+        """A relay of log rows first..last is going out to this process's clients."""
+        match = NAMESPACE.match(namespace or "")
+        atelier_id = int(match[1]) if match else None
+        upto = self.delivered.get(atelier_id)
+        if upto is None:
+            return
+        if first > upto + 1:
+            self.ahead.setdefault(atelier_id, []).append((first, last))
+            if atelier_id not in self._gap_checks:
+                self._gap_checks.add(atelier_id)
+                socketio.start_background_task(self._check_gap, atelier_id)
+            return
+        upto = max(upto, last)
+        runs = sorted(self.ahead.get(atelier_id, []))
+        while runs and runs[0][0] <= upto + 1:
+            upto = max(upto, runs.pop(0)[1])
+        self.ahead[atelier_id] = runs
+        self.delivered[atelier_id] = upto
+
+    def _check_gap(self, atelier_id: int) -> None:
+        try:
+            socketio.sleep(self.GAP_WAIT)
+            if self.ahead.get(atelier_id):
+                self.catch_up(atelier_id)
+        finally:
+            self._gap_checks.discard(atelier_id)
+
+    def catch_up(self, atelier_id: int) -> None:
+        """Send this process's clients of a room what was committed after what they were sent."""
+        upto = self.delivered.get(atelier_id)
+        if upto is None:
+            return
+        try:
+            with self.app.app_context():
+                update, first, last = self.store.since(atelier_id, upto)
+        except LookupError:
+            return  # the atelier is gone
+        log.info("sending atelier %s's clients log rows %s-%s they missed", atelier_id, first, last)
+        if update:
+            # To this process's sockets only: the others' processes do their own.
+            socketio.server.emit("sync-update", (update, first, last), namespace=namespace_for(atelier_id),
+                                 ignore_queue=True)
+        self.ahead.pop(atelier_id, None)
+        self.delivered[atelier_id] = max(self.delivered.get(atelier_id, last), last)
+
+    def resubscribed(self, namespaces: list[str]) -> None:
+        """Redis is back: relays of the outage were lost; heal every room served here."""
+        for namespace in namespaces:
+            match = NAMESPACE.match(namespace)
+            if match and int(match[1]) in self.delivered:
+                socketio.start_background_task(self._catch_up_soon, int(match[1]))
+
+    def _catch_up_soon(self, atelier_id: int) -> None:
+        # Once the subscriptions are confirmed: what is committed after the read is relayed.
+        socketio.sleep(0.2)
+        self.catch_up(atelier_id)
+
+    def control(self, event: str, data) -> None:
+        """A message to every process (synthese.broadcast CONTROL), this one included."""
+        if event == "synthese:close-credentials":
+            credential_ids, atelier_ids = data
+            _close_sockets(self, set(credential_ids), set(atelier_ids))
+            socketio.start_background_task(_close_late_sockets, self, set(credential_ids), set(atelier_ids))
 
     def people(self, atelier_ids) -> dict[int, dict[int, str]]:
         """Per atelier, the credentials connected (to every process, with Redis) and their roles."""
@@ -169,6 +248,10 @@ def init_app(app) -> None:
     rt.pipeline = UpdatePipeline(rt)
     app.extensions["synthese.realtime"] = rt
     _register_hot_handlers(rt)
+    manager = socketio.server.manager
+    manager.on_relay = rt.relayed
+    manager.on_control = rt.control
+    manager.on_resubscribed = rt.resubscribed
 
 
 def _detect_async_mode() -> str:
@@ -204,6 +287,8 @@ def on_connect(auth=None):
     # Before the database is read: another process's later commits reach us.
     socketio.server.manager.listen_to(request.namespace)
     sheet = rt.store.sheet(conn.atelier_id)
+    # What this socket's state is from, for the gaps of later relays.
+    rt.delivered.setdefault(conn.atelier_id, sheet.seq)
     with sheet.lock:
         # What the server has, updates waiting for their commit included: the
         # client's answer then starts exactly there (synthese/yjs.py refuses
@@ -391,55 +476,49 @@ def close_room(atelier_id: int) -> None:
     socketio.emit("synthese:removed", None, namespace=namespace_for(atelier_id))
 
 
-#: Another process writes a new socket to Redis within roster.FLUSH_EVERY: a
-#: revocation looks again after this for sockets opened just before it.
+#: A revocation looks again after this for sockets let in just before it.
 REVOKE_RECHECK_AFTER = 0.5
 
 
-def disconnect_credential(credential) -> int:
-    """Close the live sockets of a revoked credential, in every process; returns how many."""
+def disconnect_credential(credential) -> None:
+    """Close the live sockets of a revoked credential, in every process."""
     # A credential opens every atelier of its event.
-    return close_credentials([credential.id], [a.id for a in credential.event.ateliers])
+    close_credentials([credential.id], [a.id for a in credential.event.ateliers])
 
 
-def close_credentials(credential_ids: list[int], atelier_ids: list[int]) -> int:
+def close_credentials(credential_ids: list[int], atelier_ids: list[int]) -> None:
     """Close the live sockets of credentials (revoked, or deleted with their
-    atelier) in these ateliers, in every process; returns how many here.
+    atelier) in these ateliers, in every process.
 
-    Each is first told why (its page stops and says so), then disconnected
-    by the server, which the stock client does not retry; connecting again
-    with the same token is refused.
+    A message to every process (through Redis, when there are several),
+    not a look at who is where: each closes its own sockets, whatever its
+    clock says. Each socket is first told why (its page stops and says so),
+    then disconnected by the server, which the stock client does not retry;
+    connecting again with the same token is refused.
     """
-    rt = state()
-    closed = 0
-    for credential_id in credential_ids:
-        done = _close_sockets(rt, credential_id, atelier_ids, set())
-        closed += len(done)
-        if rt.roster.shared:
-            socketio.start_background_task(_close_late_sockets, rt, credential_id, atelier_ids, done)
-    return closed
+    if credential_ids:
+        socketio.emit("synthese:close-credentials", (list(credential_ids), list(atelier_ids)), namespace="/")
 
 
-def _close_sockets(rt: Realtime, credential_id: int, atelier_ids: list[int], done: set) -> set:
-    found = {(conn.atelier_id, sid) for sid, conn in list(rt.connections.items())
-             if conn.credential_id == credential_id}
-    found.update(rt.roster.sockets(atelier_ids, credential_id))
-    for atelier_id, sid in found - done:
-        namespace = namespace_for(atelier_id)
-        socketio.server.emit("synthese:revoked", None, to=sid, namespace=namespace)
-        socketio.server.disconnect(sid, namespace=namespace)
-    return found | done
+def _close_sockets(rt: Realtime, credential_ids: set, atelier_ids: set) -> None:
+    for sid, conn in list(rt.connections.items()):
+        if conn.credential_id in credential_ids and conn.atelier_id in atelier_ids:
+            namespace = namespace_for(conn.atelier_id)
+            socketio.server.emit("synthese:revoked", None, to=sid, namespace=namespace)
+            socketio.server.disconnect(sid, namespace=namespace)
 
 
-def _close_late_sockets(rt: Realtime, credential_id: int, atelier_ids: list[int], done: set) -> None:
+def _close_late_sockets(rt: Realtime, credential_ids: set, atelier_ids: set) -> None:
+    """Again a little later: a socket let in just before the credential went
+    (its connect handler read it) may have joined this process since."""
     socketio.sleep(REVOKE_RECHECK_AFTER)
-    _close_sockets(rt, credential_id, atelier_ids, done)
+    _close_sockets(rt, credential_ids, atelier_ids)
 
 
-def relay_edit(atelier_id: int, update: bytes) -> None:
-    """Send a committed server-side edit (a merge) to everyone in the room."""
+def relay_edit(atelier_id: int, update: bytes, seq: int | None) -> None:
+    """Send a committed server-side edit (a merge, a restore: log row ``seq``) to everyone in the room."""
     if update:
-        socketio.emit("sync-update", update, namespace=namespace_for(atelier_id))
+        socketio.emit("sync-update", (update, seq, seq), namespace=namespace_for(atelier_id))
 
 
 # -- commit, then relay --------------------------------------------------------
@@ -545,7 +624,7 @@ class UpdatePipeline:
                 with self.rt.app.app_context():
                     self.rt.store.apply_committed(committed)
                 for appended in committed:
-                    self._relay(appended.atelier_id, appended.items)
+                    self._relay(appended)
                     if appended.backlog >= self.rt.store.compact_after:
                         self._compact_soon(appended.atelier_id)
             except Exception:
@@ -603,13 +682,15 @@ class UpdatePipeline:
         self.rt.store.forget(item.atelier_id)
         return []
 
-    def _relay(self, atelier_id: int, items: list[Pending]) -> None:
-        ns = namespace_for(atelier_id)
+    def _relay(self, appended) -> None:
+        items = appended.items
         senders = {item.sid for item in items}
         # One message per room and batch: coalescing keeps fan-out cheap when many write.
         data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
         skip = senders.pop() if len(senders) == 1 else None
-        socketio.emit("sync-update", data, namespace=ns, skip_sid=skip)
+        # With the rows' place in the log: a process that misses a relay sees the gap.
+        socketio.emit("sync-update", (data, appended.first_seq, appended.first_seq + len(items) - 1),
+                      namespace=namespace_for(appended.atelier_id), skip_sid=skip)
 
     def _compact_soon(self, atelier_id: int) -> None:
         if atelier_id in self._compacting:

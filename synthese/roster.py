@@ -4,23 +4,23 @@ Each process knows its own sockets (realtime.Realtime, awareness.Presence).
 With Redis configured, it also writes them to Redis, so that a newcomer
 connected to one process sees at once the people connected to the others,
 and the organiser's dashboard counts everyone whichever process answers.
-Entries carry a timestamp and are renewed while their socket lives, so those
-of a process that died age out by themselves.
+Entries name the process that wrote them, and each living process keeps a
+key of its own alive in Redis (a TTL it renews): a dead process's entries
+are ignored once its key expires, whatever the processes' clocks say.
 """
 import json
 import logging
 import os
 import threading
-import time
 import uuid
 
 from .awareness import Entry
 
 log = logging.getLogger(__name__)
 
-#: Entries older than this are ignored (a dead process's sockets).
+#: A process's entries are ignored this long after it last said it was alive.
 STALE_AFTER = 60.0
-#: How often a process renews its entries.
+#: How often a process says it is alive (and rewrites its entries).
 RENEW_EVERY = 20.0
 #: How often a process writes its sockets' comings, goings and presence.
 FLUSH_EVERY = 0.1
@@ -74,6 +74,8 @@ class RedisRoster(Roster):
         #: order, and each room's latest awareness state per client (None: gone).
         self._people: list[tuple[int, str, str | None]] = []
         self._states: dict[str, dict[str, str | None]] = {}
+        #: Whether this process's alive key was written (then renew() keeps it).
+        self._alive_said = False
 
     # Redis away: presence falls back to this process's own sockets.
     def _try(self, what, fn, default=None):
@@ -92,7 +94,7 @@ class RedisRoster(Roster):
     # the socket handlers, where a Redis round trip each (an awareness
     # update per keystroke) would hold the socket's reader.
     def opened(self, atelier_id, sid, credential_id, role):
-        value = json.dumps({"credential": credential_id, "role": role, "ts": time.time()})
+        value = json.dumps({"credential": credential_id, "role": role})
         with self._lock:
             self._people.append((atelier_id, f"{self.pid}:{sid}", value))
 
@@ -101,12 +103,11 @@ class RedisRoster(Roster):
             self._people.append((atelier_id, f"{self.pid}:{sid}", None))
 
     def announced(self, room, entries):
-        now = time.time()
         with self._lock:
             states = self._states.setdefault(room, {})
             for e in entries:
                 states[str(e.client_id)] = None if e.gone else json.dumps(
-                    {"clock": e.clock, "state": e.state, "ts": now})
+                    {"clock": e.clock, "state": e.state, "pid": self.pid})
 
     def flush(self) -> None:
         """Write what was noted since the last flush, in one round trip.
@@ -122,6 +123,8 @@ class RedisRoster(Roster):
 
         def write():
             pipe = self.redis.pipeline(transaction=False)
+            if not self._alive_said:
+                pipe.set(self._alive_key(self.pid), 1, ex=int(STALE_AFTER))
             for atelier_id, field, value in people:
                 if value is None:
                     pipe.hdel(f"synthese:people:{atelier_id}", field)
@@ -137,17 +140,30 @@ class RedisRoster(Roster):
                 pipe.expire(f"synthese:aw:{room}", int(STALE_AFTER * 2))
             pipe.execute()
 
-        self._try("flush", write)
+        if self._try("flush", write, False) is not False:
+            self._alive_said = True
+
+    @staticmethod
+    def _alive_key(pid: str) -> str:
+        return f"synthese:alive:{pid}"
+
+    def _alive(self, pids) -> set[str]:
+        """Which of these processes said they were alive within STALE_AFTER (Redis's TTL, not our clock)."""
+        pids = sorted(set(pids))
+        if not pids:
+            return set()
+        found = self.redis.mget([self._alive_key(p) for p in pids])
+        return {pid for pid, value in zip(pids, found) if value is not None}
 
     def states(self, room):
-        found = self._try("states", lambda: self.redis.hgetall(f"synthese:aw:{room}"), {})
-        now = time.time()
-        entries = []
-        for client_id, raw in found.items():
-            value = json.loads(raw)
-            if now - value["ts"] < STALE_AFTER:
-                entries.append(Entry(int(client_id), value["clock"], value["state"]))
-        return entries
+        def read():
+            found = self.redis.hgetall(f"synthese:aw:{room}")
+            values = {int(client_id): json.loads(raw) for client_id, raw in found.items()}
+            alive = self._alive(v.get("pid", "") for v in values.values())
+            return [Entry(client_id, v["clock"], v["state"]) for client_id, v in values.items()
+                    if v.get("pid") in alive]
+
+        return self._try("states", read, [])
 
     def _sockets_of(self, what, atelier_ids):
         """(atelier, socket id, entry) of the live sockets of every process; None if Redis is away."""
@@ -157,19 +173,13 @@ class RedisRoster(Roster):
             pipe = self.redis.pipeline(transaction=False)
             for atelier_id in ids:
                 pipe.hgetall(f"synthese:people:{atelier_id}")
-            return pipe.execute()
+            rooms = pipe.execute()
+            entries = [(atelier_id, *key.decode().split(":", 1), json.loads(raw))
+                       for atelier_id, found in zip(ids, rooms) for key, raw in found.items()]
+            alive = self._alive(pid for _, pid, _, _ in entries)
+            return [(atelier_id, sid, value) for atelier_id, pid, sid, value in entries if pid in alive]
 
-        rooms = self._try(what, read)
-        if rooms is None:
-            return None
-        now = time.time()
-        found = []
-        for atelier_id, entries in zip(ids, rooms):
-            for key, raw in entries.items():
-                value = json.loads(raw)
-                if now - value["ts"] < STALE_AFTER:
-                    found.append((atelier_id, key.decode().split(":", 1)[1], value))
-        return found
+        return self._try(what, read)
 
     def people(self, atelier_ids):
         sockets = self._sockets_of("people", atelier_ids)
@@ -185,21 +195,20 @@ class RedisRoster(Roster):
                 if value["credential"] == credential_id]
 
     def renew(self, connections):
-        """Refresh this process's entries (their timestamps tell the living from the dead)."""
-        now = time.time()
+        """Say this process is alive, and rewrite its entries (lost if Redis was away)."""
         by_room = {}
         for sid, conn in list(connections.items()):
             by_room.setdefault(conn.atelier_id, {})[f"{self.pid}:{sid}"] = json.dumps(
-                {"credential": conn.credential_id, "role": conn.role, "ts": now})
+                {"credential": conn.credential_id, "role": conn.role})
 
         def write():
             pipe = self.redis.pipeline()
+            pipe.set(self._alive_key(self.pid), 1, ex=int(STALE_AFTER))
             for atelier_id, mapping in by_room.items():
                 pipe.hset(f"synthese:people:{atelier_id}", mapping=mapping)
             pipe.execute()
 
-        if by_room:
-            self._try("renew", write)
+        self._try("renew", write)
 
 
 def make(redis_url: str | None) -> Roster:

@@ -165,7 +165,8 @@ class YClient:
     drop_rate = 0.0
     max_delay = 0.0
 
-    def _on_relayed(self, update) -> None:
+    def _on_relayed(self, update, *_place) -> None:
+        # The server adds the relay's place in the sheet's log; the stock client ignores it.
         if self.network is None:
             return self._apply_remote(update)
         if self.network.random() < self.drop_rate:

@@ -175,6 +175,11 @@ function stop (why) {
 }
 provider.socket.on('synthese:removed', () => stop('Cet atelier a été supprimé ou fusionné dans un autre par l\'organisation.'))
 provider.socket.on('synthese:revoked', () => stop('L\'organisation a retiré votre accès à cet événement.'))
+// An edit the server refused. Most refusals heal by themselves (the server
+// asks for the edit again once it can take it); a full sheet does not.
+provider.socket.on('synthese:refused', (why) => {
+  if (String(why?.reason || '').includes('full')) setStatus('La fiche est pleine : vos derniers ajouts ne sont pas enregistrés.', 'offline')
+})
 
 // -- "Je participe" -------------------------------------------------------------
 

@@ -8,11 +8,9 @@ what a socket may ask for.
 import time
 
 import psutil
-import pytest
 import requests
 import socketio
 
-from synthese.awareness import Entry, encode
 from tests.conftest import LiveServer
 from tests.ysocket import YClient, wait_until
 from tests.yjs_craft import Item, update

@@ -284,3 +284,59 @@ def test_a_room_opening_at_once_on_postgresql(pg_servers):
     assert all(c.text("synthese") == "Déjà écrit." for c in clients)
     for c in clients:
         c.disconnect()
+
+
+def test_stock_clients_converge_within_a_second_of_redis_returning(tmp_path):
+    """Clients with the stock client's default options (no periodic resync)
+    stayed diverged for good after a Redis outage: relays of the outage are
+    lost, and nothing sent them what the other process committed meanwhile.
+    Now each process, listening again, sends its clients the rows they missed."""
+    redis = RedisServer(tmp_path).start()
+    try:
+        with processes(tmp_path, SYNTHESE_REDIS_URL=redis.url) as (one, two):
+            room = one.new_atelier()
+            anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
+            sophie = YClient(two.base_url, room["id"], room["porteur"], "sophie").connect()
+            anna.append("discussion", "avant. ")
+            wait_until(lambda: "avant." in sophie.text("discussion"), message="relay before the cut")
+            redis.kill()
+            sophie.append("synthese", "Pendant la coupure.")
+            anna.append("question", "Et vous ?")
+            sophie.wait_saved()
+            anna.wait_saved()
+            time.sleep(1)
+            assert "Pendant" not in anna.text("synthese")  # no relay while Redis is away
+            redis.start()
+            back = time.monotonic()
+            wait_until(lambda: anna.text("synthese") == "Pendant la coupure."
+                       and sophie.text("question") == "Et vous ?", timeout=5, message="both healed")
+            healed = time.monotonic() - back
+            assert healed < 2.0, f"healed {healed:.2f} s after Redis came back"
+            anna.disconnect()
+            sophie.disconnect()
+    finally:
+        redis.kill()
+
+
+def test_revocation_does_not_depend_on_the_processes_clocks(tmp_path):
+    """A process whose clock was 90 s behind wrote presence entries the others
+    took for a dead process's: a revoked socket there stayed open, writing."""
+    redis_url = "redis://127.0.0.1:6379/0"
+    with processes(tmp_path, SYNTHESE_REDIS_URL=redis_url) as (one, two):
+        room = one.new_atelier()
+        anna = YClient(two.base_url, room["id"], room["participant"], "anna").connect()
+        import redis as redis_lib
+
+        # The entries process two wrote, as a clock 90 s behind would have.
+        client = redis_lib.Redis.from_url(redis_url)
+        key = f"synthese:people:{room['id']}"
+        wait_until(lambda: client.hlen(key) == 1, message="process two wrote anna's entry")
+        for field, raw in client.hgetall(key).items():
+            import json
+
+            value = json.loads(raw)
+            value["ts"] = value.get("ts", time.time()) - 90
+            client.hset(key, field, json.dumps(value))
+        one.revoke(room)
+        wait_until(lambda: not anna.connected, timeout=5, message="the revoked socket on process two is closed")
+        assert anna.revoked

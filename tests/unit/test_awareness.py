@@ -78,7 +78,7 @@ def test_echoes_of_a_removal_do_not_take_the_client_id_of_someone_coming_back():
 @pytest.mark.parametrize("state", [
     '{"user":{"name":"Anna","color":"red; position: fixed; inset: 0; background: url(x)"}}',
     '{"user":{"name":"Anna","colorLight":"#fff\\"}}',
-    '{"user":{"name":"' + "A" * 81 + '"}}',
+    '{"user":{"name":"' + "A" * 201 + '"}}',
     '{"user":{"name":"Anna\\nMarie"}}',
     '{"user":{"name":12}}',
     '{"user":"Anna"}',
