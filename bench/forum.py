@@ -100,12 +100,12 @@ class Synthese:
         if processes > 1 and redis_url:
             env["SYNTHESE_REDIS_URL"] = redis_url
         self.procs = []
+        self.logs = [workdir / f"server-{async_mode}-{processes}-{i}.log" for i in range(processes)]
         for i, port in enumerate(ports):
             self.procs.append(subprocess.Popen(
                 [str(ROOT / ".venv/bin/synthese"), "serve", "--port", str(port), "--no-demo",
                  "--async-mode", async_mode],
-                env=env, stdout=subprocess.DEVNULL,
-                stderr=open(workdir / f"server-{async_mode}-{processes}-{i}.log", "w"),
+                env=env, stdout=subprocess.DEVNULL, stderr=open(self.logs[i], "w"),
             ))
             # One at a time: each runs the migrations at start-up.
             wait_http(self.urls[i] + "/healthz")
@@ -133,6 +133,11 @@ class Synthese:
             proc.terminate()
         for proc in self.procs:
             proc.wait(10)
+
+    def died(self) -> list[str]:
+        """Processes that exited by themselves (a crash), with the end of their log."""
+        return [f"process {i} exited with {proc.returncode}:\n" + self.logs[i].read_text(errors="replace")[-2000:]
+                for i, proc in enumerate(self.procs) if proc.poll() is not None]
 
 
 class Reference:
@@ -304,6 +309,9 @@ def main():
             try:
                 print(f"round {round_no}: {server.name} ...", flush=True)
                 results.append(run_round(server, args, round_no))
+                for death in server.died():
+                    print(f"round {round_no}: {server.name} CRASHED: {death}", flush=True)
+                    results[-1]["failed"] = "a server process crashed"
             finally:
                 server.stop()
         if args.reference == "no":

@@ -147,19 +147,24 @@ class Presence:
     MAX_GONE = 2_000
 
     def __init__(self):
-        self._rooms: dict[str, dict[int, tuple[Entry, str]]] = {}
+        #: room -> client ID -> (its latest entry, the socket holding it, who).
+        self._rooms: dict[str, dict[int, tuple[Entry, str, object]]] = {}
         #: room -> client ID -> clock of the removal sent for it.
         self._gone: dict[str, dict[int, int]] = {}
         #: (room, client ID) -> what to add to that client's clocks.
         self._shift: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
 
-    def apply(self, room: str, sid: str, entries: list[Entry]) -> list[Entry]:
+    def apply(self, room: str, sid: str, entries: list[Entry], who=None) -> list[Entry]:
         """Record a socket's update; returns the entries to relay.
 
-        Refuses (InvalidAwareness) an update announcing a client ID that
-        another socket owns, or too many client IDs for one socket.
+        ``who`` is the person behind the socket (its credential): a new
+        socket of theirs takes over the client ID their old one held (the
+        old may not be known dead yet, after a blip). Refuses
+        (InvalidAwareness) an update announcing a client ID that someone
+        else's socket holds, or too many client IDs for one socket.
         """
+        who = sid if who is None else who
         with self._lock:
             states = self._rooms.setdefault(room, {})
 
@@ -169,10 +174,14 @@ class Presence:
                 return entry.gone and (current is None or current[1] != sid)
 
             mine = [e for e in entries if not echo(e)]
-            owned = {cid for cid, (_, owner) in states.items() if owner == sid}
+            owned = {cid for cid, (_, owner, _) in states.items() if owner == sid}
+            # A new socket's first announcement of one client ID is its own
+            # (the stock client announces its document's on connecting); its
+            # later ones may be echoes of others' states, never taken over.
+            takeover = not owned and len(mine) == 1
             for entry in mine:
                 current = states.get(entry.client_id)
-                if current is not None and current[1] != sid:
+                if current is not None and current[1] != sid and not (takeover and current[2] == who):
                     raise InvalidAwareness("client ID belongs to another connection")
                 owned.add(entry.client_id)
             if len(owned) > self.MAX_CLIENTS_PER_SOCKET:
@@ -190,8 +199,20 @@ class Presence:
                 if current is not None and entry.clock < current[0].clock:
                     continue  # stale
                 relay.append(entry)
-                states[entry.client_id] = (entry, sid)
+                states[entry.client_id] = (entry, sid, who)
             return relay
+
+    def known(self, room: str, client_id: int) -> bool:
+        """Whether this process holds, or remembers the removal of, a client ID in a room."""
+        with self._lock:
+            return client_id in self._rooms.get(room, {}) or client_id in self._gone.get(room, {})
+
+    def gone_elsewhere(self, room: str, client_id: int, clock: int) -> None:
+        """Another process sent this client ID's removal at ``clock``: shift it too when it comes back here."""
+        with self._lock:
+            if client_id not in self._rooms.get(room, {}):
+                remembered = self._gone.setdefault(room, {})
+                remembered[client_id] = max(clock, remembered.get(client_id, 0))
 
     def owner(self, room: str, client_id: int) -> str | None:
         """The socket that announced a client ID in a room, if any."""
@@ -202,13 +223,13 @@ class Presence:
     def snapshot(self, room: str) -> list[Entry]:
         """Everyone present in a room, for a newcomer."""
         with self._lock:
-            return [e for e, _ in self._rooms.get(room, {}).values() if not e.gone]
+            return [e for e, _, _ in self._rooms.get(room, {}).values() if not e.gone]
 
     def leave(self, room: str, sid: str) -> list[Entry]:
         """Forget a closed socket; returns the removals to send to the room."""
         with self._lock:
             states = self._rooms.get(room, {})
-            gone = [cid for cid, (_, owner) in states.items() if owner == sid]
+            gone = [cid for cid, (_, owner, _) in states.items() if owner == sid]
             removals = []
             remembered = self._gone.setdefault(room, {})
             for cid in gone:

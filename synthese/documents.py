@@ -106,7 +106,7 @@ class Sheet:
 class DocumentStore:
     """Loads, appends to and compacts sheet documents; caches them per process."""
 
-    def __init__(self, engine, compact_after: int = 500, max_structs: int = 100_000,
+    def __init__(self, engine, compact_after: int = 500, max_structs: int = 50_000,
                  max_size: int = 4 * 1024 * 1024):
         self.compact_after = compact_after
         #: A sheet's quota (synthese/yjs.py): what one person could otherwise

@@ -146,6 +146,11 @@ class Bucket:
         self.tokens -= amount
         return True
 
+    def spend(self, amount: float) -> None:
+        """Take ``amount`` whatever is left: past zero, later events wait for it."""
+        self.take(0)
+        self.tokens -= amount
+
     def wait(self, amount: float = 1.0) -> float:
         """Seconds until ``amount`` could be taken."""
         return max(0.0, (amount - self.tokens) / self.rate) if self.rate else float("inf")

@@ -89,7 +89,14 @@ class Realtime:
                 renewed = time.monotonic()
                 self.roster.renew(self.connections)
 
-    def leave(self, namespace: str, sid: str) -> None:
+    def _announce_removals(self, namespace: str, removals: list, check: bool = True) -> None:
+        if check:
+            removals = [r for r in removals if self.roster.elsewhere(namespace, r.client_id)[0] is None]
+        if removals:
+            self.roster.announced(namespace, removals)
+            socketio.server.emit("awareness-update", awareness.encode(removals), namespace=namespace)
+
+    def leave(self, namespace: str, sid: str, stopping: bool = False) -> None:
         """A socket is gone: everyone in its room, in every process, sees its people leave."""
         conn = self.connections.pop(sid, None)
         if conn is None:
@@ -101,9 +108,13 @@ class Realtime:
         else:
             del self.room_sizes[conn.atelier_id]
         removals = self.presence.leave(namespace, sid)
-        if removals:
-            self.roster.announced(namespace, removals)
-            socketio.server.emit("awareness-update", awareness.encode(removals), namespace=namespace)
+        if removals and self.roster.shared and not stopping:
+            # The person may be back on another process already (a blip):
+            # their presence there must not be removed. Off the disconnect
+            # handler: a room leaving at once must not wait on Redis.
+            socketio.start_background_task(self._announce_removals, namespace, removals)
+        elif removals:
+            self._announce_removals(namespace, removals, check=False)
         if not left:
             self.store.forget(conn.atelier_id)
             self.delivered.pop(conn.atelier_id, None)
@@ -121,7 +132,7 @@ class Realtime:
             log.warning("stopping with %d update(s) not committed; their clients will send them again",
                         self.pipeline.queue.qsize())
         for sid, conn in list(self.connections.items()):
-            self.leave(namespace_for(conn.atelier_id), sid)
+            self.leave(namespace_for(conn.atelier_id), sid, stopping=True)
         self.roster.flush()
         # The removals, to the other processes' clients.
         if not socketio.server.manager.flush(timeout):
@@ -355,13 +366,27 @@ def _register_hot_handlers(rt: Realtime) -> None:
             return  # a cursor moving faster than anyone reads; the next one says where it is
         try:
             entries = awareness.decode(update, rt.app.config["SYNTHESE_MAX_AWARENESS_BYTES"])
-            relay = rt.presence.apply(namespace, sid, entries)
+            if rt.roster.shared:
+                _ask_other_processes(rt, namespace, entries, conn.credential_id)
+            relay = rt.presence.apply(namespace, sid, entries, conn.credential_id)
         except awareness.InvalidAwareness as exc:
             log.info("refused an awareness update from %s: %s", sid, exc)
             return
         if relay:
             socketio.server.emit("awareness-update", awareness.encode(relay), namespace=namespace, skip_sid=sid)
-            rt.roster.announced(namespace, relay)
+            rt.roster.announced(namespace, relay, conn.credential_id)
+
+    def _ask_other_processes(rt, namespace, entries, who):
+        """Client IDs new to this process: held by someone else on another
+        process (refused), or removed there (shifted when they come back)."""
+        for entry in entries:
+            if entry.gone or rt.presence.known(namespace, entry.client_id):
+                continue
+            holder, removed_at = rt.roster.elsewhere(namespace, entry.client_id)
+            if holder is not None and holder != who:
+                raise awareness.InvalidAwareness("client ID belongs to a connection of another process")
+            if removed_at is not None:
+                rt.presence.gone_elsewhere(namespace, entry.client_id, removed_at)
 
     def on_disconnect(namespace, sid, reason=None):
         rt.leave(namespace, sid)
@@ -401,12 +426,16 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
         data = check_bytes(data, rt.app.config["SYNTHESE_MAX_UPDATE_BYTES"])
         if data == EMPTY_UPDATE:
             return
-        if not (conn.limits["sync-update"].take() and conn.limits["update-bytes"].take(len(data))):
+        structs = conn.limits["update-structs"]
+        if not (conn.limits["sync-update"].take() and conn.limits["update-bytes"].take(len(data))
+                and structs.tokens >= 1):
             # Dropped, not lost: the client keeps it, and sends it again
             # when asked (after the wait the limit imposes).
-            rt.pipeline.pull_later(sid, conn.limits["update-bytes"].wait(len(data)) + 1.0)
+            wait = max(conn.limits["update-bytes"].wait(len(data)), structs.wait(1))
+            rt.pipeline.pull_later(sid, wait + 1.0)
             raise InvalidUpdate("too many updates; the rest is asked again later")
-        claims = _check_against_sheet(rt, conn, sid, data)
+        claims, count = _check_against_sheet(rt, conn, sid, data)
+        structs.spend(count)
     except InvalidUpdate as exc:
         log.info("refused an update from %s: %s", sid, exc)
         socketio.server.emit("synthese:refused", {"reason": str(exc)}, to=sid, namespace=namespace_for(conn.atelier_id))
@@ -414,8 +443,9 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
     rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid, claims))
 
 
-def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes) -> list[int]:
-    """Accept an update into its sheet's index; the client IDs it claims. InvalidUpdate if refused."""
+def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes) -> tuple[list[int], int]:
+    """Accept an update into its sheet's index: the client IDs it claims, and
+    how many structs it adds. InvalidUpdate if refused."""
     try:
         return _accept_into(rt, conn, rt.store.cached(conn.atelier_id) or _load(rt, conn), data)
     except Missing:
@@ -435,7 +465,7 @@ def _load(rt: Realtime, conn: Connection):
         return rt.store.sheet(conn.atelier_id)
 
 
-def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes) -> list[int]:
+def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes) -> tuple[list[int], int]:
     with sheet.lock:
         plan = sheet.index.check(data, owner=conn.credential_id)
         taken = _announced_by_others(rt, conn, plan.claims)
@@ -443,7 +473,7 @@ def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes) -> list[int
             raise InvalidUpdate(f"client {taken} is someone else's (their presence says so)")
         # In the index before its commit: the sender's next update builds on it.
         sheet.index.add(plan)
-        return plan.claims
+        return plan.claims, len(plan.added)
 
 
 def _announced_by_others(rt: Realtime, conn: Connection, claims: list[int]) -> int | None:

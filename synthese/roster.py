@@ -37,11 +37,17 @@ class Roster:
     def closed(self, atelier_id: int, sid: str) -> None:
         pass
 
-    def announced(self, room: str, entries: list[Entry]) -> None:
+    def announced(self, room: str, entries: list[Entry], who=None) -> None:
         pass
 
     def states(self, room: str) -> list[Entry]:
         return []
+
+    def elsewhere(self, room: str, client_id: int) -> tuple[object, int | None]:
+        """Who (a credential) holds this client ID in a room from a living
+        other process, if anyone, and the clock of the last removal sent for
+        it (None if none is known)."""
+        return None, None
 
     def people(self, atelier_ids) -> dict[int, dict[int, str]] | None:
         return None
@@ -73,7 +79,8 @@ class RedisRoster(Roster):
         #: Writes waiting for the next flush: sockets opened and closed, in
         #: order, and each room's latest awareness state per client (None: gone).
         self._people: list[tuple[int, str, str | None]] = []
-        self._states: dict[str, dict[str, str | None]] = {}
+        #: room -> client ID -> (clock, state as written; None once gone).
+        self._states: dict[str, dict[str, tuple[int, str | None]]] = {}
         #: Whether this process's alive key was written (then renew() keeps it).
         self._alive_said = False
 
@@ -102,12 +109,12 @@ class RedisRoster(Roster):
         with self._lock:
             self._people.append((atelier_id, f"{self.pid}:{sid}", None))
 
-    def announced(self, room, entries):
+    def announced(self, room, entries, who=None):
         with self._lock:
             states = self._states.setdefault(room, {})
             for e in entries:
-                states[str(e.client_id)] = None if e.gone else json.dumps(
-                    {"clock": e.clock, "state": e.state, "pid": self.pid})
+                states[str(e.client_id)] = (e.clock, None) if e.gone else (e.clock, json.dumps(
+                    {"clock": e.clock, "state": e.state, "pid": self.pid, "who": who}))
 
     def flush(self) -> None:
         """Write what was noted since the last flush, in one round trip.
@@ -131,12 +138,15 @@ class RedisRoster(Roster):
                 else:
                     pipe.hset(f"synthese:people:{atelier_id}", field, value)
             for room, by_client in states.items():
-                live = {k: v for k, v in by_client.items() if v is not None}
-                gone = [k for k, v in by_client.items() if v is None]
+                live = {k: v for k, (_, v) in by_client.items() if v is not None}
+                gone = {k: clock for k, (clock, v) in by_client.items() if v is None}
                 if live:
                     pipe.hset(f"synthese:aw:{room}", mapping=live)
                 if gone:
                     pipe.hdel(f"synthese:aw:{room}", *gone)
+                    # The removal's clock, for whoever comes back on another process.
+                    pipe.hset(f"synthese:gone:{room}", mapping=gone)
+                    pipe.expire(f"synthese:gone:{room}", int(STALE_AFTER * 30))
                 pipe.expire(f"synthese:aw:{room}", int(STALE_AFTER * 2))
             pipe.execute()
 
@@ -164,6 +174,19 @@ class RedisRoster(Roster):
                     if v.get("pid") in alive]
 
         return self._try("states", read, [])
+
+    def elsewhere(self, room, client_id):
+        def read():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hget(f"synthese:aw:{room}", str(client_id))
+            pipe.hget(f"synthese:gone:{room}", str(client_id))
+            held, removed = pipe.execute()
+            value = json.loads(held) if held else {}
+            pid = value.get("pid")
+            holder = value.get("who") if pid and pid != self.pid and pid in self._alive([pid]) else None
+            return holder, int(removed) if removed is not None else None
+
+        return self._try("elsewhere", read, (None, None))
 
     def _sockets_of(self, what, atelier_ids):
         """(atelier, socket id, entry) of the live sockets of every process; None if Redis is away."""

@@ -171,7 +171,8 @@ def test_a_sheet_has_a_quota(tmp_path):
         me = 777_001
         clock = 0
         for batch in range(5):
-            items = [Item("x", parent="discussion") if clock == 0 and i == 0 else Item("x", origin=(me, clock + i - 1))
+            # Each character after the first one: an item of its own.
+            items = [Item("x", parent="discussion") if clock == 0 and i == 0 else Item("x", origin=(me, 0))
                      for i in range(1000)]
             attacker.send_raw("sync-update", update({me: (clock, items)}))
             clock += 1000

@@ -340,3 +340,42 @@ def test_revocation_does_not_depend_on_the_processes_clocks(tmp_path):
         one.revoke(room)
         wait_until(lambda: not anna.connected, timeout=5, message="the revoked socket on process two is closed")
         assert anna.revoked
+
+
+def test_presence_client_ids_are_owned_across_processes(tmp_path):
+    """With two processes, a participant on one could announce the client ID
+    of someone connected to the other and speak as them."""
+    with processes(tmp_path, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/0") as (one, two):
+        room = one.new_atelier()
+        anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
+        anna.announce(4242, 1, '{"user":{"name":"Anna"}}')
+        watcher = YClient(one.base_url, room["id"], room["porteur"], "watcher").connect()
+        wait_until(lambda: 4242 in watcher.presence, message="anna present")
+        time.sleep(0.3)  # written to Redis within 100 ms
+        other = two.post(f"/api/events/{room['slug']}/participants",
+                         {"join_code": room["join_code"], "name": "Mallory"})["token"]
+        mallory = YClient(two.base_url, room["id"], other, "mallory").connect()
+        mallory.announce(4242, 10, '{"user":{"name":"Mallory"}}')
+        time.sleep(1)
+        assert "Mallory" not in watcher.presence[4242]
+        for c in (anna, watcher, mallory):
+            c.disconnect()
+
+
+def test_someone_back_on_the_other_process_is_seen_again(tmp_path):
+    """A person whose socket drops comes back, behind a restarted or
+    rebalanced proxy, on the other process, with the clock they had."""
+    with processes(tmp_path, SYNTHESE_REDIS_URL="redis://127.0.0.1:6379/0") as (one, two):
+        room = one.new_atelier()
+        watcher = YClient(one.base_url, room["id"], room["porteur"], "watcher").connect()
+        anna = YClient(one.base_url, room["id"], room["participant"], "anna").connect()
+        anna.announce(4343, 3, '{"user":{"name":"Anna"}}')
+        wait_until(lambda: 4343 in watcher.presence, message="anna present")
+        anna.disconnect()
+        wait_until(lambda: 4343 not in watcher.presence, message="anna left")
+        time.sleep(0.3)
+        anna = YClient(two.base_url, room["id"], room["participant"], "anna").connect()
+        anna.announce(4343, 3, '{"user":{"name":"Anna"}}')
+        wait_until(lambda: 4343 in watcher.presence, timeout=2, message="anna seen again")
+        for c in (anna, watcher):
+            c.disconnect()

@@ -110,3 +110,28 @@ def test_stale_updates_are_not_relayed():
     presence.apply("room", "sid-a", [Entry(1, 5, ANNA)])
     assert presence.apply("room", "sid-a", [Entry(1, 4, "{}")]) == []
     assert presence.snapshot("room") == [Entry(1, 5, ANNA)]
+
+
+def test_a_new_socket_of_the_same_person_takes_over_their_client_id():
+    """After a blip the old socket may not be known dead yet: the person's
+    new socket takes their client ID over, and the old one's end removes
+    nothing. Someone else still cannot take it."""
+    presence = Presence()
+    presence.apply("room", "old", [Entry(1, 3, ANNA)], who=7)
+    assert presence.apply("room", "new", [Entry(1, 3, ANNA)], who=7) == [Entry(1, 3, ANNA)]
+    with pytest.raises(InvalidAwareness):
+        presence.apply("room", "mallory", [Entry(1, 9, ANNA)], who=8)
+    assert presence.leave("room", "old") == []
+    assert presence.snapshot("room") == [Entry(1, 3, ANNA)]
+    assert presence.leave("room", "new") == [Entry(1, 4, "null")]
+
+
+def test_echoes_from_another_tab_of_the_same_person_take_nothing_over():
+    """Every stock client sends back the states it receives: a second tab of
+    the same person echoing the first one's must not take its client ID."""
+    presence = Presence()
+    presence.apply("room", "tab-1", [Entry(1, 3, ANNA)], who=7)
+    presence.apply("room", "tab-2", [Entry(2, 1, ANNA)], who=7)
+    with pytest.raises(InvalidAwareness):
+        presence.apply("room", "tab-2", [Entry(1, 3, ANNA)], who=7)
+    assert presence.leave("room", "tab-1") == [Entry(1, 4, "null")]
