@@ -8,6 +8,10 @@ import re
 import threading
 from dataclasses import dataclass
 
+from pycrdt import write_var_uint
+
+from .yjs import InvalidUpdate, Reader
+
 
 class InvalidAwareness(ValueError):
     pass
@@ -25,30 +29,6 @@ class Entry:
         return self.state == "null"
 
 
-def read_varuint(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(data):
-            raise InvalidAwareness("truncated")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-        if shift > 53:
-            raise InvalidAwareness("integer too large")
-
-
-def _varuint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def decode(data: object, max_bytes: int) -> list[Entry]:
     """Parse a whole awareness update, refusing anything malformed."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -56,26 +36,25 @@ def decode(data: object, max_bytes: int) -> list[Entry]:
     data = bytes(data)
     if len(data) > max_bytes:
         raise InvalidAwareness(f"larger than {max_bytes} bytes")
-    count, pos = read_varuint(data, 0)
-    if count > 64:
-        raise InvalidAwareness("too many clients in one update")
-    entries = []
-    for _ in range(count):
-        client_id, pos = read_varuint(data, pos)
-        clock, pos = read_varuint(data, pos)
-        length, pos = read_varuint(data, pos)
-        if pos + length > len(data):
-            raise InvalidAwareness("truncated")
-        try:
-            text = data[pos : pos + length].decode("utf-8")
-            state = json.loads(text)
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidAwareness("state is not JSON") from None
-        if state is not None:
-            check_state(state)
-        pos += length
-        entries.append(Entry(client_id, clock, text))
-    if pos != len(data):
+    reader = Reader(data)
+    try:
+        count = reader.varuint()
+        if count > 64:
+            raise InvalidAwareness("too many clients in one update")
+        entries = []
+        for _ in range(count):
+            client_id, clock = reader.varuint(), reader.varuint()
+            text = reader.string()
+            try:
+                state = json.loads(text)
+            except ValueError:
+                raise InvalidAwareness("state is not JSON") from None
+            if state is not None:
+                check_state(state)
+            entries.append(Entry(client_id, clock, text))
+    except InvalidUpdate as exc:  # the lib0 encoding itself
+        raise InvalidAwareness(str(exc)) from None
+    if reader.pos != len(data):
         raise InvalidAwareness("trailing bytes")
     return entries
 
@@ -116,10 +95,10 @@ def check_state(state) -> None:
 
 
 def encode(entries) -> bytes:
-    out = bytearray(_varuint(len(entries)))
+    out = bytearray(write_var_uint(len(entries)))
     for entry in entries:
         text = entry.state.encode("utf-8")
-        out += _varuint(entry.client_id) + _varuint(entry.clock) + _varuint(len(text)) + text
+        out += write_var_uint(entry.client_id) + write_var_uint(entry.clock) + write_var_uint(len(text)) + text
     return bytes(out)
 
 

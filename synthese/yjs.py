@@ -27,6 +27,8 @@ content readers of yjs/src/structs/*.js, Yjs 13.6.
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from pycrdt import write_var_uint
+
 
 class InvalidUpdate(ValueError):
     """An update the server refuses; the message says why (for logs and the sender)."""
@@ -46,16 +48,9 @@ _CONTENT_DELETED, _CONTENT_STRING = 1, 4
 _BIT6, _BIT7, _BIT8 = 0x20, 0x40, 0x80
 
 
-def _varuint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+class Reader:
+    """lib0's decoding of what Yjs and y-protocols write, bounded: InvalidUpdate on anything malformed."""
 
-
-class _Reader:
     __slots__ = ("data", "pos")
 
     def __init__(self, data: bytes):
@@ -161,7 +156,7 @@ def decode(data: bytes, strict: bool = True) -> Update:
     Not strict (reading back what is stored): other items are read as
     foreign structs, kept as ranges of clocks in no text.
     """
-    r = _Reader(data)
+    r = Reader(data)
     clients: dict[int, list[Struct]] = {}
     total = 0
     for _ in range(r.varuint()):
@@ -198,7 +193,7 @@ def decode(data: bytes, strict: bool = True) -> Update:
     return Update(clients, deletes)
 
 
-def _read_struct(r: _Reader, client: int, clock: int, strict: bool) -> Struct:
+def _read_struct(r: Reader, client: int, clock: int, strict: bool) -> Struct:
     info = r.uint8()
     kind = info & 0x1F
     if kind == _GC:
@@ -240,7 +235,7 @@ def _read_struct(r: _Reader, client: int, clock: int, strict: bool) -> Struct:
                   astral=astral)
 
 
-def _skip_content(r: _Reader, kind: int) -> int:
+def _skip_content(r: Reader, kind: int) -> int:
     """Read past content that a sheet never holds; returns its length in clocks."""
     if kind == 2:  # ContentJSON
         n = r.varuint()
@@ -276,7 +271,7 @@ def _skip_content(r: _Reader, kind: int) -> int:
     raise InvalidUpdate(f"unknown content type {kind}")
 
 
-def _skip_any(r: _Reader, depth: int) -> None:
+def _skip_any(r: Reader, depth: int) -> None:
     """lib0's readAny, values discarded."""
     if depth > 64:
         raise InvalidUpdate("nested too deep")
@@ -365,9 +360,9 @@ class SheetIndex:
 
     def state_vector(self) -> bytes:
         """The Yjs state vector of everything indexed: what to ask a client for the rest of."""
-        out = bytearray(_varuint(len(self.clients)))
+        out = bytearray(write_var_uint(len(self.clients)))
         for client, ranges in self.clients.items():
-            out += _varuint(client) + _varuint(ranges.end)
+            out += write_var_uint(client) + write_var_uint(ranges.end)
         return bytes(out)
 
     def check(self, data: bytes, strict: bool = True, owner=None) -> Plan:

@@ -12,7 +12,8 @@ import engineio
 import socketio
 from pycrdt import Doc, Text
 
-from synthese.awareness import Entry, decode, encode, read_varuint
+from synthese.awareness import Entry, decode, encode
+from synthese.yjs import Reader
 from synthese.sheets import SECTION_KEYS
 
 
@@ -200,13 +201,8 @@ class YClient:
 
 def _decode_sv(sv: bytes) -> dict[int, int]:
     """Decode a Yjs state vector: varuint count, then (client, clock) pairs."""
-    count, pos = read_varuint(sv, 0)
-    out = {}
-    for _ in range(count):
-        client, pos = read_varuint(sv, pos)
-        clock, pos = read_varuint(sv, pos)
-        out[client] = clock
-    return out
+    reader = Reader(bytes(sv))
+    return {reader.varuint(): reader.varuint() for _ in range(reader.varuint())}
 
 
 def write_concurrently(clients, work, saved_timeout: float = 10) -> None:
