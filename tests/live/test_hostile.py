@@ -33,6 +33,14 @@ def client_id(client: YClient) -> int:
     return client.doc.client_id
 
 
+def refusal(attacker: YClient, data: bytes) -> str:
+    """Send a raw update; the reason the server gives for refusing it."""
+    before = len(attacker.refusals)
+    attacker.send_raw("sync-update", data)
+    wait_until(lambda: len(attacker.refusals) > before, message="the sender is told")
+    return attacker.refusals[before]
+
+
 def test_an_item_whose_parent_is_an_item_is_refused_and_the_sheet_lives_on(tmp_path):
     """The 12 bytes of the hardening issue: they made every read of the sheet,
     and every later commit of the process, fail, even after a restart."""
@@ -42,9 +50,7 @@ def test_an_item_whose_parent_is_an_item_is_refused_and_the_sheet_lives_on(tmp_p
         porteur = honest_client(live, room)
         attacker = YClient(live.base_url, room["id"], room["participant"], "attacker").connect()
         bad = update({666: (0, [Item("X", parent=(client_id(porteur), 0))])})
-        attacker.send_raw("sync-update", bad)
-        wait_until(lambda: attacker.refusals, message="the attacker is told")
-        assert "parent is an item" in attacker.refusals[0]
+        assert "parent is an item" in refusal(attacker, bad)
         # Everyone else goes on: writing, reading, publishing, exporting.
         porteur.append("synthese", " !")
         porteur.wait_saved()
@@ -68,13 +74,13 @@ def test_text_no_editor_would_show_is_refused(live):
     room = live.new_atelier()
     porteur = honest_client(live, room)
     attacker = YClient(live.base_url, room["id"], room["participant"], "attacker").connect()
-    attacker.send_raw("sync-update", update({4242: (2**32 - 1, [Item("http://phish.example", parent="synthese")])}))
+    assert "out of range" in refusal(attacker, update({4242: (2**32 - 1, [Item("http://phish.example", parent="synthese")])}))
+    assert "past 0" in refusal(attacker, update({4242: (7, [Item("http://phish.example", parent="synthese")])}))
     question = YClient(live.base_url, room["id"], room["participant"], "q").connect()
     question.append("question", "Q")
     question.wait_saved()
     across = update({4343: (0, [Item("!", origin=(client_id(porteur), 4), right=(client_id(question), 0))])})
-    attacker.send_raw("sync-update", across)
-    wait_until(lambda: len(attacker.refusals) == 2, message="both refused")
+    assert "between two texts" in refusal(attacker, across)
     assert fields(live, room)["synthese"] == "hello world"
     assert "phish" not in live.get(f"/api/events/{room['slug']}/export.md", token=room["organiser"]).text
     for c in (porteur, attacker, question):
@@ -88,9 +94,7 @@ def test_nobody_can_write_under_someone_elses_client_id(live):
     porteur = honest_client(live, room)
     attacker = YClient(live.base_url, room["id"], room["participant"], "attacker").connect()
     stolen = update({client_id(porteur): (11, [Item(" — faux", origin=(client_id(porteur), 10))])})
-    attacker.send_raw("sync-update", stolen)
-    wait_until(lambda: attacker.refusals, message="refused")
-    assert "someone else" in attacker.refusals[0]
+    assert "someone else" in refusal(attacker, stolen)
     porteur.append("synthese", " et la suite")
     porteur.wait_saved()
     assert fields(live, room)["synthese"] == "hello world et la suite"
