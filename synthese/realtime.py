@@ -43,6 +43,8 @@ class Connection:
     address: str = ""
     #: Its events' rate limits (config SYNTHESE_SOCKET_LIMITS).
     limits: dict = field(default_factory=dict)
+    #: Whether a sync request of its was answered already.
+    answered: bool = False
 
 
 @dataclass
@@ -334,9 +336,13 @@ def on_sync_step_1(state_vector=None):
         return None
     # Each answer may be the whole sheet: a socket asking again and again, or
     # before reading the last answer, would have the server queue copies.
-    if not conn.limits["sync-step-1"].take() or _backlogged(request.sid, request.namespace):
+    # Refused, it gets an empty update (the stock client cannot take
+    # nothing: it applies the answer as it is) and asks again at its next
+    # resync; its first request is always answered.
+    if not conn.limits["sync-step-1"].take() or (conn.answered and _backlogged(request.sid, request.namespace)):
         log.info("refused a sync request from %s (too frequent, or earlier answers unread)", request.sid)
-        return None
+        return EMPTY_UPDATE
+    conn.answered = True
     sheet = state().store.sheet(conn.atelier_id)
     try:
         with sheet.lock:

@@ -200,10 +200,13 @@ def test_a_socket_cannot_make_the_server_queue_copies_of_the_sheet(live):
     for _ in range(300):
         greedy.sio.emit("sync-step-1", b"\x00", namespace=greedy.namespace,
                         callback=lambda diff=None: answers.append(len(diff or b"")))
-    wait_until(lambda: len(answers) == 300, message="every request answered")
+    # Each request answered, or the socket dropped for leaving too much unread.
+    wait_until(lambda: len(answers) == 300 or not greedy.connected, message="answers or a drop")
     whole = [n for n in answers if n > 100_000]
-    # A burst of a few whole sheets, then nothing but refusals.
+    # A burst of a few whole sheets, then nothing but refusals: empty updates
+    # (2 bytes), which the stock client applies without error.
     assert 1 <= len(whole) <= 8, len(whole)
+    assert set(answers) - set(whole) <= {2}
     grown = (server.memory_info().rss - before) / 2**20
     assert grown < 40, f"the server grew by {grown:.0f} MiB"
     porteur.append("synthese", "!")
