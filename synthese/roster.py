@@ -58,10 +58,6 @@ class Roster:
     def flush(self) -> None:
         pass
 
-    def sockets(self, atelier_ids, credential_id: int) -> list[tuple[int, str]]:
-        """(atelier, socket id) of one credential's sockets in every process."""
-        return []
-
 
 class RedisRoster(Roster):
     """Presence in Redis, written in batches by the process's sharing task (see flush)."""
@@ -212,10 +208,6 @@ class RedisRoster(Roster):
         for atelier_id, _sid, value in sockets:
             found.setdefault(atelier_id, {})[value["credential"]] = value["role"]
         return found
-
-    def sockets(self, atelier_ids, credential_id):
-        return [(atelier_id, sid) for atelier_id, sid, value in self._sockets_of("sockets", atelier_ids) or []
-                if value["credential"] == credential_id]
 
     def renew(self, connections):
         """Say this process is alive, and rewrite its entries (lost if Redis was away)."""
