@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from . import access, realtime, tokens
 from .documents import current_store
-from .events import Created, DomainError, session_named
+from .events import Created, DomainError, find_session, session_named
 from .extensions import db
 from .models import Atelier, Credential, Event, SheetDocument, SheetUpdate
 from .sheets import SECTION_KEYS, edit_towards, fields_from_update, participant_names, update_from_fields
@@ -99,10 +99,10 @@ def propose(event: Event, proposer: Credential, title: str, question: str, sessi
 
 def existing_session(event: Event, label: str):
     """The event's session with this label; DomainError if there is none."""
-    for found in event.sessions:
-        if found.label == label.strip():
-            return found
-    raise DomainError("invalid", "This event has no session with that label.")
+    found = find_session(event, label)
+    if found is None:
+        raise DomainError("invalid", "This event has no session with that label.")
+    return found
 
 
 def update_atelier(atelier: Atelier, role: str, **changes) -> Atelier:

@@ -149,14 +149,20 @@ def current_session(event: Event) -> EventSession | None:
     return next((s for s in event.sessions if s.is_current), None)
 
 
+def find_session(event: Event, label: str) -> EventSession | None:
+    """The event's session with this label, if it has one."""
+    label = label.strip()
+    return next((found for found in event.sessions if found.label == label), None)
+
+
 def session_named(event: Event, label: str, time: str = "", position: int | None = None) -> EventSession:
     """The event's session with this label, created if needed."""
     label = label.strip()
     if not label:
         raise DomainError("invalid", "A session needs a label.")
-    for existing in event.sessions:
-        if existing.label == label:
-            return existing
+    existing = find_session(event, label)
+    if existing is not None:
+        return existing
     if position is None:
         position = len(event.sessions)
     found = EventSession(event=event, label=label, time=time, position=position)

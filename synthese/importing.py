@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from . import markdown
-from .database import gevent_patched
 from .ateliers import create_atelier
+from .database import gevent_patched
 from .extensions import db
 from .models import Atelier, Event, EventSession
 from .sheets import SECTION_KEYS

@@ -67,11 +67,13 @@ class Realtime:
     _gap_checks: set = field(default_factory=set)
     _sharing: bool = False
 
-    def count(self, credential: int | None = None, address: str | None = None) -> int:
-        """Open sockets of one credential, or from one address, in this process."""
-        return sum(1 for c in list(self.connections.values())
-                   if (credential is not None and c.credential_id == credential)
-                   or (address is not None and c.address == address))
+    def count(self, credential: int, address: str) -> tuple[int, int]:
+        """Open sockets of one credential, and from one address, in this process."""
+        by_credential = by_address = 0
+        for c in list(self.connections.values()):
+            by_credential += c.credential_id == credential
+            by_address += c.address == address
+        return by_credential, by_address
 
     def opened(self, sid: str, conn: Connection) -> None:
         self.connections[sid] = conn
@@ -292,9 +294,9 @@ def on_connect(auth=None):
     # Give the pooled connection back before waiting on anything (see DocumentStore.refresh).
     db.session.rollback()
     rt = state()
-    if rt.count(credential=conn.credential_id) >= config["SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL"]:
-        raise ConnectionRefusedError("too many connections")
-    if rt.count(address=conn.address) >= config["SYNTHESE_MAX_SOCKETS_PER_ADDRESS"]:
+    by_credential, by_address = rt.count(conn.credential_id, conn.address)
+    if (by_credential >= config["SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL"]
+            or by_address >= config["SYNTHESE_MAX_SOCKETS_PER_ADDRESS"]):
         raise ConnectionRefusedError("too many connections")
     rt.opened(request.sid, conn)
     # Before the database is read: another process's later commits reach us.
@@ -308,7 +310,7 @@ def on_connect(auth=None):
         # structs straddling known clocks).
         state_vector = sheet.index.state_vector()
     # Ask for whatever the client has that we lack (offline edits).
-    emit("sync-step-1", state_vector, callback=_on_client_diff(request.sid))
+    emit("sync-step-1", state_vector, callback=_on_client_diff(rt, request.sid))
     present = rt.present(request.namespace)
     if present:
         emit("awareness-update", awareness.encode(present))
@@ -322,9 +324,11 @@ def _presented_credentials(auth) -> list:
     return session_credentials(session)
 
 
-def _on_client_diff(sid):
+def _on_client_diff(rt: Realtime, sid: str):
+    """The callback taking a client's answer to the server's sync step 1."""
+
     def receive(diff=None):
-        _accept_update(state(), sid, diff)
+        _accept_update(rt, sid, diff)
 
     return receive
 
@@ -382,24 +386,25 @@ def _register_hot_handlers(rt: Realtime) -> None:
             socketio.server.emit("awareness-update", awareness.encode(relay), namespace=namespace, skip_sid=sid)
             rt.roster.announced(namespace, relay, conn.credential_id)
 
-    def _ask_other_processes(rt, namespace, entries, who):
-        """Client IDs new to this process: held by someone else on another
-        process (refused), or removed there (shifted when they come back)."""
-        for entry in entries:
-            if entry.gone or rt.presence.known(namespace, entry.client_id):
-                continue
-            holder, removed_at = rt.roster.elsewhere(namespace, entry.client_id)
-            if holder is not None and holder != who:
-                raise awareness.InvalidAwareness("client ID belongs to a connection of another process")
-            if removed_at is not None:
-                rt.presence.gone_elsewhere(namespace, entry.client_id, removed_at)
-
     def on_disconnect(namespace, sid, reason=None):
         rt.leave(namespace, sid)
 
     socketio.server.on("sync-update", on_sync_update, namespace="*")
     socketio.server.on("awareness-update", on_awareness_update, namespace="*")
     socketio.server.on("disconnect", on_disconnect, namespace="*")
+
+
+def _ask_other_processes(rt: Realtime, namespace: str, entries: list, who) -> None:
+    """Client IDs new to this process: held by someone else on another
+    process (refused), or removed there (shifted when they come back)."""
+    for entry in entries:
+        if entry.gone or rt.presence.known(namespace, entry.client_id):
+            continue
+        holder, removed_at = rt.roster.elsewhere(namespace, entry.client_id)
+        if holder is not None and holder != who:
+            raise awareness.InvalidAwareness("client ID belongs to a connection of another process")
+        if removed_at is not None:
+            rt.presence.gone_elsewhere(namespace, entry.client_id, removed_at)
 
 
 @socketio.on("synthese:saved-state", namespace="*")
@@ -636,14 +641,10 @@ class UpdatePipeline:
             sheet = self.rt.store.sheet(conn.atelier_id)
             with sheet.lock:
                 state_vector = sheet.index.state_vector()
-
-        def receive(diff=None):
-            _accept_update(self.rt, sid, diff)
-
         # python-socketio's own emit: Flask-SocketIO would look for a request
         # context to run the callback in, and a background task has none.
         socketio.server.emit("sync-step-1", state_vector, to=sid, namespace=namespace_for(conn.atelier_id),
-                             callback=receive)
+                             callback=_on_client_diff(self.rt, sid))
 
     def _run(self) -> None:
         while True:
