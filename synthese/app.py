@@ -32,7 +32,7 @@ def create_app(test_config=None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     api.init_app(app)
 
-    from . import api as api_views, errors, i18n, organise, pages, ratelimit, realtime, security
+    from . import i18n, realtime, web
     from .documents import DocumentStore
 
     with app.app_context():
@@ -40,13 +40,8 @@ def create_app(test_config=None) -> Flask:
             db.engine, app.config["SYNTHESE_COMPACT_AFTER"],
             app.config["SYNTHESE_MAX_SHEET_STRUCTS"], app.config["SYNTHESE_MAX_SHEET_BYTES"])
 
-    api.register_blueprint(api_views.blp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(organise.bp)
-    errors.init_app(app)
-    ratelimit.init_app(app)
+    web.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
     realtime.init_app(app)
 
     from . import cli

@@ -60,26 +60,17 @@ def main(argv=None) -> int:
 def serve_app(app, host: str, port: int) -> int:
     from flask_migrate import upgrade
 
-    from . import demo, gc_policy
-    from .extensions import socketio
+    from . import demo, realtime
 
     with app.app_context():
         migrate_once(upgrade)
         saved = demo.ensure_demo() if app.config["SYNTHESE_DEMO"] else None
-    gc_policy.apply(socketio.start_background_task)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Synthèse on http://{shown}:{port}/", flush=True)
     if saved:
         for label, url in demo.links(saved, f"http://{shown}:{port}").items():
             print(f"  demo {label}: {url}", flush=True)
-    if socketio.async_mode == "gevent":
-        from . import wsserver
-
-        wsserver.serve(app, host, port)
-    else:
-        # Threading mode runs on Werkzeug's server: kept only to compare in bench/.
-        socketio.run(app, host=host, port=port, log_output=False, use_reloader=False,
-                     allow_unsafe_werkzeug=True)
+    realtime.serve(app, host, port)
     return 0
 
 

@@ -14,7 +14,7 @@ class JsonErrorApi(Api):
     """flask-smorest, answering errors in our JSON shape (errors.json_error)."""
 
     def handle_http_exception(self, error):
-        from .errors import handle_http_exception
+        from .web.errors import handle_http_exception
 
         return handle_http_exception(error)
 

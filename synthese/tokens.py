@@ -33,3 +33,18 @@ def find(token: object) -> Credential | None:
     return db.session.execute(
         select(Credential).where(Credential.token_hash == hash_token(token), Credential.revoked_at.is_(None))
     ).scalar_one_or_none()
+
+
+#: A browser may hold several credentials (organiser of one event, participant of another).
+MAX_SESSION_CREDENTIALS = 20
+
+
+def from_session(session) -> list[Credential]:
+    """The credentials a browser signed in with that still exist and are not revoked."""
+    ids = session.get("credentials") or []
+    if not isinstance(ids, list) or not ids:
+        return []
+    ids = [i for i in ids if isinstance(i, int)][:MAX_SESSION_CREDENTIALS]
+    return list(db.session.execute(
+        select(Credential).where(Credential.id.in_(ids), Credential.revoked_at.is_(None))
+    ).scalars())

@@ -12,7 +12,7 @@ import engineio
 import socketio
 from pycrdt import Doc, Text
 
-from synthese.awareness import Entry, decode, encode
+from synthese.realtime.awareness import Entry, decode, encode
 from synthese.yjs import Reader
 from synthese.sheets import SECTION_KEYS
 

@@ -8,7 +8,7 @@ import pytest
 import socketio
 from pycrdt import Doc, Text
 
-from synthese.awareness import Entry, encode
+from synthese.realtime.awareness import Entry, encode
 from tests.conftest import LiveServer
 from tests.ysocket import YClient, wait_until, write_concurrently
 

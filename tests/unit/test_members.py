@@ -2,7 +2,7 @@
 import pytest
 
 from synthese import access, events, members, tokens
-from synthese.auth import session_credentials
+from synthese.tokens import from_session as session_credentials
 from synthese.events import DomainError
 
 

@@ -9,7 +9,7 @@ import socketio
 from engineio import packet as eio_packet
 from geventwebsocket.websocket import Header
 
-from synthese import broadcast
+from synthese.realtime import frames as broadcast
 from tests.conftest import need, port_open
 from tests.ysocket import wait_until
 

@@ -33,7 +33,7 @@ from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header
 from geventwebsocket.websocket import WebSocket as BaseWebSocket
 
-from .broadcast import Frames, FramesMixin
+from .frames import Frames, FramesMixin
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ def serve(app, host: str, port: int) -> None:
     """
     from gevent import pywsgi
 
-    from .extensions import socketio
+    from ..extensions import socketio
 
     from engineio import socket as eio_socket
 

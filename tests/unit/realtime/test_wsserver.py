@@ -11,9 +11,9 @@ from engineio import packet
 from engineio.socket import Socket as EngineIOSocket
 from geventwebsocket.websocket import Header, Stream
 
-from synthese import wsserver
-from synthese.broadcast import Frames, frame
-from synthese.wsserver import unmask
+from synthese.realtime import wsserver
+from synthese.realtime.frames import Frames, frame
+from synthese.realtime.wsserver import unmask
 
 
 @pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 127, 4096, 100_003])

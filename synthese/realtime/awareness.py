@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pycrdt import write_var_uint
 
-from .yjs import InvalidUpdate, Reader
+from ..yjs import InvalidUpdate, Reader
 
 
 class InvalidAwareness(ValueError):

@@ -8,13 +8,13 @@ import secrets
 from flask import Response, current_app, request, session, url_for
 from flask_smorest import Blueprint
 
-from . import (access, ateliers, auth, events, exporting, history, importing, members, publication, ratelimit,
-               realtime, schemas, tokens)
-from .documents import current_store
+from .. import access, ateliers, events, exporting, history, importing, members, publication, realtime, tokens
+from ..documents import current_store
+from ..extensions import db
+from ..markdown import sheet_markdown
+from ..models import Atelier, Credential, Event
+from . import asking as auth, ratelimit, schemas
 from .errors import ApiError
-from .extensions import db
-from .markdown import sheet_markdown
-from .models import Atelier, Credential, Event
 
 blp = Blueprint("api", __name__, url_prefix="/api", description="Synthèse HTTP API")
 
@@ -223,7 +223,7 @@ def dashboard(slug):
 
 def dashboard_data(event: Event) -> dict:
     ordered = events.ordered_ateliers(event)
-    people = realtime.state().people([a.id for a in ordered])
+    people = realtime.people([a.id for a in ordered])
     ids = {cid for room in people.values() for cid in room}
     names = dict(db.session.query(Credential.id, Credential.name).filter(Credential.id.in_(ids))) if ids else {}
     rows, total = [], 0

@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from .sheets import SECTION_KEYS
+from ..sheets import SECTION_KEYS
 
 
 class Base(ma.Schema):

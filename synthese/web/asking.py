@@ -1,13 +1,10 @@
 """Browser sign-in: a secret link stores its credential in the signed session."""
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Credential
+from ..extensions import db
+from ..models import Credential
+from ..tokens import MAX_SESSION_CREDENTIALS as MAX_CREDENTIALS, from_session
 from .security import csrf_token
-
-#: A browser may hold several credentials (organiser of one event, participant of another).
-MAX_CREDENTIALS = 20
-
 
 def sign_in(session, credential: Credential) -> None:
     """Add a credential to the browser's; past MAX_CREDENTIALS the oldest
@@ -29,10 +26,4 @@ def sign_in(session, credential: Credential) -> None:
 
 def session_credentials(session) -> list[Credential]:
     """The credentials this browser signed in with that still exist and are not revoked."""
-    ids = session.get("credentials") or []
-    if not isinstance(ids, list) or not ids:
-        return []
-    ids = [i for i in ids if isinstance(i, int)][:MAX_CREDENTIALS]
-    return list(db.session.execute(
-        select(Credential).where(Credential.id.in_(ids), Credential.revoked_at.is_(None))
-    ).scalars())
+    return from_session(session)

@@ -4,13 +4,14 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from sqlalchemy import text
 
-from . import access, ateliers, auth, events, history, publication, ratelimit, realtime, tokens
-from .extensions import db
-from .i18n import current_lang, gettext as _
-from .models import Atelier, Event
-from .rendering import to_html
+from .. import access, ateliers, events, history, publication, realtime, tokens
+from ..extensions import db
+from ..i18n import current_lang, gettext as _
+from ..models import Atelier, Event
+from ..rendering import to_html
+from ..sheets import SECTIONS, participant_names
+from . import asking as auth, ratelimit
 from .security import check_csrf, csp_nonce
-from .sheets import SECTIONS, participant_names
 
 bp = Blueprint("pages", __name__)
 
@@ -79,11 +80,9 @@ def index():
 def healthz():
     """For the load balancer: the database answers, and accepted edits are being stored."""
     db.session.execute(text("SELECT 1"))
-    pipeline = current_app.extensions["synthese.realtime"].pipeline
-    stalled = pipeline.stalled_for()
-    if stalled > pipeline.STALLED_AFTER:
-        return {"status": "stalled", "waiting": pipeline.queue.unfinished_tasks,
-                "stalled_for": round(stalled, 1)}, 503
+    stalled = realtime.stalled()
+    if stalled:
+        return {"status": "stalled", **stalled}, 503
     return {"status": "ok"}
 
 
@@ -149,7 +148,7 @@ def event(slug):
     if not access.can(role, "event.read_members"):
         published = [(a, publication.public_version(a)) for a in ordered]
         return render_template("event_public.html", event=found, published=[p for p in published if p[1]])
-    people = realtime.state().people([a.id for a in ordered])
+    people = realtime.people([a.id for a in ordered])
     current = events.current_session(found)
     return render_template(
         "event.html",

@@ -8,12 +8,13 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
                    url_for)
 from markupsafe import Markup
 
-from . import access, ateliers, auth, events, importing, members, ratelimit, realtime
+from .. import access, ateliers, events, importing, members, realtime
+from ..events import DomainError
+from ..extensions import db
+from ..i18n import gettext as _
+from ..models import Atelier
+from . import asking as auth, ratelimit
 from .api import sign_in_url
-from .events import DomainError
-from .extensions import db
-from .i18n import gettext as _
-from .models import Atelier
 from .pages import atelier_or_404, domain_flash, event_or_404, event_role, flash_link, require
 from .security import check_csrf
 

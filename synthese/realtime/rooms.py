@@ -14,14 +14,14 @@ from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
 from pycrdt import merge_updates
 
-from . import access, awareness, broadcast, ratelimit, tokens
+from .. import access, tokens
+from ..database import gevent_patched
+from ..documents import EMPTY_UPDATE, DocumentStore, Pending, check_bytes
+from ..extensions import db, socketio
+from ..models import Atelier
+from ..yjs import InvalidUpdate, Missing
+from . import awareness, buckets, frames
 from . import roster as rosters
-from .auth import session_credentials
-from .database import gevent_patched
-from .documents import EMPTY_UPDATE, DocumentStore, Pending, check_bytes
-from .extensions import db, socketio
-from .models import Atelier
-from .yjs import InvalidUpdate, Missing
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class Realtime:
         self.catch_up(atelier_id)
 
     def control(self, event: str, data) -> None:
-        """A message to every process (synthese.broadcast CONTROL), this one included."""
+        """A message to every process (frames.CONTROL), this one included."""
         if event == "synthese:close-credentials":
             credential_ids, atelier_ids = data
             _close_sockets(self, set(credential_ids), set(atelier_ids))
@@ -236,6 +236,20 @@ def state() -> Realtime:
     return current_app.extensions["synthese.realtime"]
 
 
+def people(atelier_ids) -> dict[int, dict[int, str]]:
+    """Per atelier, the credentials connected to it (in every process) and their roles."""
+    return state().people(atelier_ids)
+
+
+def stalled() -> dict | None:
+    """Whether accepted edits wait without being stored: for /healthz."""
+    pipeline = state().pipeline
+    waited = pipeline.stalled_for()
+    if waited <= pipeline.STALLED_AFTER:
+        return None
+    return {"waiting": pipeline.queue.unfinished_tasks, "stalled_for": round(waited, 1)}
+
+
 def init_app(app) -> None:
     async_mode = app.config.get("SYNTHESE_ASYNC_MODE") or _detect_async_mode()
     redis_url = app.config.get("SYNTHESE_REDIS_URL")
@@ -243,7 +257,7 @@ def init_app(app) -> None:
         app,
         async_mode=async_mode,
         message_queue=redis_url,
-        client_manager=broadcast.manager_for(redis_url),
+        client_manager=frames.manager_for(redis_url),
         namespaces="*",
         # The y-socket.io client speaks WebSocket only; long polling would
         # also need sticky sessions behind several processes.
@@ -290,7 +304,7 @@ def on_connect(auth=None):
         raise ConnectionRefusedError("unauthorized")
     config = current_app.config
     conn = Connection(atelier.id, credential.id, role, request.remote_addr or "",
-                      ratelimit.buckets(config["SYNTHESE_SOCKET_LIMITS"]))
+                      buckets.buckets(config["SYNTHESE_SOCKET_LIMITS"]))
     # Give the pooled connection back before waiting on anything (see DocumentStore.refresh).
     db.session.rollback()
     rt = state()
@@ -321,7 +335,7 @@ def _presented_credentials(auth) -> list:
     if isinstance(auth, dict) and auth.get("token"):
         credential = tokens.find(auth["token"])
         return [credential] if credential else []
-    return session_credentials(session)
+    return tokens.from_session(session)
 
 
 def _on_client_diff(rt: Realtime, sid: str):
@@ -676,7 +690,7 @@ class UpdatePipeline:
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued update is committed and relayed; False on timeout."""
-        return broadcast.wait_done(self.queue, timeout, socketio.sleep)
+        return frames.wait_done(self.queue, timeout, socketio.sleep)
 
     def _commit(self, batch: list[Pending]) -> list:
         """Append the batch, retrying while the database is unavailable.

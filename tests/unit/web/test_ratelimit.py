@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from synthese import ratelimit
+from synthese.web import ratelimit
 from tests.conftest import need, port_open
 
 LIMITS = "event_create_ip=2/600,join_ip=5/60,join_code=8/60,bad_code_ip=3/600,bad_token_ip=2/60"

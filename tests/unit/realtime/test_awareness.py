@@ -1,7 +1,7 @@
 """Awareness messages and the presence of each room."""
 import pytest
 
-from synthese.awareness import Entry, InvalidAwareness, Presence, decode, encode
+from synthese.realtime.awareness import Entry, InvalidAwareness, Presence, decode, encode
 
 ANNA = '{"user":{"name":"Anna Szeremeta","color":"#1f6feb"},"section":"synthese"}'
 

@@ -55,7 +55,7 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_rate_limited(error):
-    from .i18n import gettext as _
+    from ..i18n import gettext as _
 
     if request.path.startswith("/api/"):
         body, status, _headers = json_error(ApiError(429, "rate_limited", "Too many attempts; try again later."))
@@ -67,8 +67,8 @@ def handle_rate_limited(error):
 
 def handle_database_unavailable(error):
     """The database is away (restart, network): say so, and when to try again."""
-    from .extensions import db
-    from .i18n import gettext as _
+    from ..extensions import db
+    from ..i18n import gettext as _
 
     logging.getLogger(__name__).error("database unavailable: %s", error.__class__.__name__)
     db.session.remove()

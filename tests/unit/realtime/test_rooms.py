@@ -1,5 +1,5 @@
 """Pieces of the realtime layer that need no live server."""
-from synthese.realtime import NAMESPACE, namespace_for
+from synthese.realtime.rooms import NAMESPACE, namespace_for
 
 
 def test_namespace_names_the_atelier():

@@ -1,0 +1,14 @@
+"""The doors: the JSON API and the HTML pages. They parse a request, call an
+action, render its result; who is asking is ``asking``'s answer."""
+
+
+def init_app(app) -> None:
+    from ..extensions import api
+    from . import api as api_views, errors, organise, pages, ratelimit, security
+
+    api.register_blueprint(api_views.blp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(organise.bp)
+    errors.init_app(app)
+    ratelimit.init_app(app)
+    security.init_app(app)
