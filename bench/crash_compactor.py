@@ -32,6 +32,7 @@ def child(database: str, updates: int, shared_pool: bool) -> None:
 
     sys.path.insert(0, str(ROOT))
     from synthese import ateliers, events
+    from synthese.access import OPERATOR
     from synthese.app import create_app
     from synthese.documents import DocumentStore, Pending
     from synthese.extensions import db
@@ -39,8 +40,8 @@ def child(database: str, updates: int, shared_pool: bool) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "TESTING": True})
     with app.app_context():
         upgrade()
-        event = events.create_event("Forum").obj
-        ids = [ateliers.create_atelier(event, f"Atelier {i}").obj.id for i in range(6)]
+        event = events.create_event(OPERATOR, "Forum").obj
+        ids = [ateliers.create_atelier(OPERATOR, event, f"Atelier {i}").obj.id for i in range(6)]
         store = DocumentStore(db.engine, compact_after=20)
         if shared_pool:
             pool = gevent.get_hub().threadpool

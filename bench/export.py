@@ -105,6 +105,8 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from synthese import ateliers, events, exporting, importing, publication
+
+    from synthese.access import OPERATOR
     from synthese import create_app
     from synthese.documents import Pending, current_store
 
@@ -117,13 +119,13 @@ def main() -> int:
     with app.app_context():
         upgrade()
         store = current_store()
-        event = events.create_event("Forum de l'innovation publique (banc d'essai)",
+        event = events.create_event(OPERATOR, "Forum de l'innovation publique (banc d'essai)",
                                     sessions=[{"label": f"Session {i}"} for i in range(1, 5)]).obj
         total_updates = total_chars = 0
         start = time.perf_counter()
         for n in range(args.sheets):
             fields = sheet_text(rng, base)
-            atelier = ateliers.create_atelier(event, f"Thème {n + 1}", session=f"Session {n % 4 + 1}",
+            atelier = ateliers.create_atelier(OPERATOR, event, f"Thème {n + 1}", session=f"Session {n % 4 + 1}",
                                               number=n // 4 + 1).obj
             updates = typed_updates(fields, rng)
             store.append([Pending(atelier.id, u) for u in updates])
@@ -134,22 +136,22 @@ def main() -> int:
               f"{time.perf_counter() - start:.1f} s  [{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}]",
               flush=True)
 
-        text = measure("export.md, drafts, from the update logs", lambda: exporting.event_document(event))
+        text = measure("export.md, drafts, from the update logs", lambda: exporting.event_document(OPERATOR, event))
         print("  (the server folds a log into its snapshot every 500 updates; here none was folded yet)")
         for atelier in event.ateliers:
             store.compact(atelier.id)
-        again = measure("export.md, drafts, after compaction", lambda: exporting.event_document(event))
+        again = measure("export.md, drafts, after compaction", lambda: exporting.event_document(OPERATOR, event))
         assert again == text
-        data = measure("export.zip, drafts", lambda: exporting.event_zip(event))
-        measure("publish all sheets", lambda: [publication.publish(a, None) for a in event.ateliers], again=False)
-        published = measure("export.md, published versions", lambda: exporting.event_document(event, "published"))
+        data = measure("export.zip, drafts", lambda: exporting.event_zip(OPERATOR, event))
+        measure("publish all sheets", lambda: [publication.publish(OPERATOR, a) for a in event.ateliers], again=False)
+        published = measure("export.md, published versions", lambda: exporting.event_document(OPERATOR, event, "published"))
         assert published == text
-        copy = events.create_event("Copie").obj
-        report = measure("import of the export.md into a new event", lambda: importing.import_markdown(copy, text),
+        copy = events.create_event(OPERATOR, "Copie").obj
+        report = measure("import of the export.md into a new event", lambda: importing.import_markdown(OPERATOR, copy, text),
                          again=False)
         assert len(report.created) == args.sheets and report.problems == []
         print(f"export.md: {len(text.encode()) / 2**20:.2f} MiB; export.zip: {len(data) / 2**20:.2f} MiB; "
-              f"export -> import -> export identical: {exporting.event_document(copy).split(chr(10), 1)[1] == text.split(chr(10), 1)[1]}")
+              f"export -> import -> export identical: {exporting.event_document(OPERATOR, copy).split(chr(10), 1)[1] == text.split(chr(10), 1)[1]}")
     return 0
 
 

@@ -68,6 +68,8 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from synthese import ateliers, create_app, events
+
+    from synthese.access import OPERATOR
     from synthese.documents import DocumentStore, Pending, current_store
     from synthese.extensions import db
 
@@ -78,7 +80,7 @@ def main() -> int:
     with app.app_context():
         upgrade()
         store = current_store()
-        event = events.create_event("Plénière").obj
+        event = events.create_event(OPERATOR, "Plénière").obj
         start = time.perf_counter()
         updates = typed_updates(args.updates, rng)
         print(f"{len(updates)} typed updates generated in {time.perf_counter() - start:.1f} s", flush=True)
@@ -92,7 +94,7 @@ def main() -> int:
 
         cases = {}
         for case in ("folded every 500", "last 500 unfolded", "never folded"):
-            atelier = ateliers.create_atelier(event, case).obj
+            atelier = ateliers.create_atelier(OPERATOR, event, case).obj
             start = time.perf_counter()
             for i in range(0, len(updates), 500):
                 store.append([Pending(atelier.id, u) for u in updates[i:i + 500]])

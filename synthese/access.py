@@ -1,8 +1,12 @@
-"""Who may do what: roles and the one table of permissions.
+"""Who may do what: roles, the one table of permissions, and who is asking.
 
-Every HTTP view and socket handler asks ``can(role, action)`` with the role
-the requester holds for the atelier or event at hand.
+Every action (events, ateliers, publication, history, members, importing,
+exporting) takes an ``Asking`` and calls its ``require`` with the event or
+atelier at hand; socket handlers ask ``can(role, action)`` of the role their
+connection was opened with.
 """
+from dataclasses import dataclass
+
 from .models import Atelier, Credential, Event
 
 ORGANISER = "organiser"
@@ -49,17 +53,57 @@ def can(role: str, action: str) -> bool:
 
 
 class Denied(Exception):
-    """Raised by require(); views answer 401 to the public, 403 to members."""
+    """Raised by require(); the doors answer 401 to whoever showed no credential, 403 to others."""
 
-    def __init__(self, role: str, action: str):
+    def __init__(self, role: str, action: str, anonymous: bool = False):
         super().__init__(f"{role} may not {action}")
         self.role = role
         self.action = action
+        self.anonymous = anonymous
 
 
 def require(role: str, action: str) -> None:
     if not can(role, action):
         raise Denied(role, action)
+
+
+@dataclass(frozen=True)
+class Asking:
+    """Who is asking: the credentials a request (or a socket) presents.
+
+    None for the public. ``operator`` is whoever runs the server's command
+    line (export, import, the demo): organiser of every event.
+    """
+
+    credentials: tuple[Credential, ...] = ()
+    operator: bool = False
+
+    def on_event(self, event: Event) -> tuple[str, Credential | None]:
+        """The most powerful role held on an event, and the credential giving it."""
+        if self.operator:
+            return ORGANISER, None
+        return best(self.credentials, lambda c: role_for_event(c, event))
+
+    def on_atelier(self, atelier: Atelier) -> tuple[str, Credential | None]:
+        if self.operator:
+            return ORGANISER, None
+        return best(self.credentials, lambda c: role_for_atelier(c, atelier))
+
+    def require(self, target: Event | Atelier, action: str) -> tuple[str, Credential | None]:
+        """The role and credential allowed to do ``action`` on ``target``; Denied if none is."""
+        role, credential = self.on_atelier(target) if isinstance(target, Atelier) else self.on_event(target)
+        if not can(role, action):
+            raise Denied(role, action, anonymous=not self.credentials and not self.operator)
+        return role, credential
+
+
+def asking(*credentials: Credential) -> Asking:
+    """Who is asking, from the credentials they present."""
+    return Asking(tuple(c for c in credentials if c is not None))
+
+
+PUBLIC_ASKING = Asking()
+OPERATOR = Asking(operator=True)
 
 
 def role_for_atelier(credential: Credential | None, atelier: Atelier) -> str:

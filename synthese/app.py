@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config, database  # noqa: F401  (database registers the SQLite settings)
-from .extensions import api, db, migrate
+from .extensions import db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,6 @@ def create_app(test_config=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    api.init_app(app)
 
     from . import i18n, realtime, web
     from .documents import DocumentStore

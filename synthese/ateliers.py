@@ -1,5 +1,6 @@
 """Ateliers: created by the organiser or proposed in open space, edited,
-merged and removed. Plain domain logic; the caller commits nothing more."""
+merged and removed. Each action checks who is asking, commits once, then
+tells the rooms."""
 from sqlalchemy import func, select
 
 from . import access, realtime, tokens
@@ -13,7 +14,23 @@ from .sheets import SECTION_KEYS, edit_towards, fields_from_update, participant_
 EDITABLE = ("title", "number", "session", "place", "porteur", "question")
 
 
-def create_atelier(
+#: Atelier numbers, as programmes print them.
+NUMBERS = range(1, 10_000)
+
+
+def check_number(number) -> int:
+    if isinstance(number, bool) or not isinstance(number, int) or number not in NUMBERS:
+        raise DomainError("invalid", "An atelier number is between 1 and 9999.")
+    return number
+
+
+def create_atelier(asking: access.Asking, event: Event, title: str, **details) -> Created:
+    """The organiser adds an atelier to the programme (see ``new_atelier`` for ``details``)."""
+    asking.require(event, "atelier.create")
+    return new_atelier(event, title, **details)
+
+
+def new_atelier(
     event: Event,
     title: str,
     session: str | None = None,
@@ -34,8 +51,7 @@ def create_atelier(
     if not title:
         raise DomainError("invalid", "An atelier needs a title or theme.")
     event_session = session_named(event, session) if session else None
-    if number is None:
-        number = _next_number(event, event_session)
+    number = _next_number(event, event_session) if number is None else check_number(number)
     atelier = Atelier(
         event=event,
         session=event_session,
@@ -66,8 +82,9 @@ def _issue_porteur(atelier: Atelier):
     )
 
 
-def new_porteur_link(atelier: Atelier) -> str:
+def new_porteur_link(asking: access.Asking, atelier: Atelier) -> str:
     """Another porteur token for an atelier (the first one is shown only once)."""
+    asking.require(atelier, "event.manage")
     _, token = _issue_porteur(atelier)
     db.session.commit()
     return token
@@ -83,8 +100,16 @@ def _next_number(event: Event, event_session) -> int:
     return (highest or 0) + 1
 
 
-def propose(event: Event, proposer: Credential, title: str, question: str, session: str | None) -> Created:
-    """Open space: a participant proposes an atelier and becomes its porteur."""
+def propose(asking: access.Asking, event: Event, title: str, question: str = "", session: str | None = None,
+            **more) -> Created:
+    """Open space: a participant proposes an atelier and becomes its porteur.
+
+    A proposal names its theme, question and session; the rest of the
+    programme (number, place, porteur) is the organiser's.
+    """
+    _, proposer = asking.require(event, "atelier.propose")
+    if any(more.values()):
+        raise DomainError("forbidden", "A proposal gives a title, a question and a session only.")
     if not event.open_space:
         raise DomainError("closed", "This event does not take proposals.")
     if not question.strip():
@@ -92,7 +117,7 @@ def propose(event: Event, proposer: Credential, title: str, question: str, sessi
     if session:
         existing_session(event, session)
     porteur = proposer.name + (f", {proposer.organisation}" if proposer.organisation else "")
-    return create_atelier(
+    return new_atelier(
         event, title or question[:80], session=session, porteur=porteur, question=question, proposed=True
     )
 
@@ -105,13 +130,13 @@ def existing_session(event: Event, label: str):
     return found
 
 
-def update_atelier(atelier: Atelier, role: str, **changes) -> Atelier:
+def update_atelier(asking: access.Asking, atelier: Atelier, **changes) -> Atelier:
     """Change what the programme says of an atelier (its sheet is not touched).
 
     Only the organiser adds sessions to the programme: anyone else (its
     porteur) chooses among the event's sessions.
     """
-    access.require(role, "atelier.edit")
+    role, _ = asking.require(atelier, "atelier.edit")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise DomainError("invalid", f"Unknown field(s): {', '.join(sorted(unknown))}.")
@@ -128,7 +153,7 @@ def update_atelier(atelier: Atelier, role: str, **changes) -> Atelier:
         else:
             atelier.session = existing_session(atelier.event, label)
     if changes.get("number") is not None:
-        atelier.number = changes["number"]
+        atelier.number = check_number(changes["number"])
     for key, column in (("place", "place"), ("porteur", "porteur_name"), ("question", "question")):
         if key in changes:
             setattr(atelier, column, (changes[key] or "").strip())
@@ -136,12 +161,13 @@ def update_atelier(atelier: Atelier, role: str, **changes) -> Atelier:
     return atelier
 
 
-def delete_atelier(atelier: Atelier) -> bool:
+def delete_atelier(asking: access.Asking, atelier: Atelier) -> bool:
     """Remove an atelier, its sheet and its porteur's link.
 
     Everyone on its sheet is told and disconnected; so are its porteurs'
     sockets on the event's other sheets, as their credential goes with it.
     """
+    asking.require(atelier, "atelier.remove")
     if atelier.versions and atelier.public:
         raise DomainError("published", "Unpublish this sheet before removing it.")
     atelier_id = atelier.id
@@ -156,14 +182,19 @@ def delete_atelier(atelier: Atelier) -> bool:
     return True
 
 
-def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
-    """Merge ``source`` into ``target`` (two open-space proposals on one theme).
+def merge_ateliers(asking: access.Asking, source: Atelier, into: int) -> Atelier:
+    """Merge ``source`` into the atelier ``into`` (two open-space proposals on one theme).
 
-    The source sheet's text is appended to the target's as a new edit, its
-    porteurs become porteurs of the target, and the source goes. Returns the
-    edit, for the caller to relay to people connected to the target.
+    The source sheet's text is appended to the target's as a new edit that
+    everyone on the target receives, its porteurs become porteurs of the
+    target, and the source goes: everyone on it is told and disconnected.
+    Returns the target.
     """
-    if source.id == target.id or source.event_id != target.event_id:
+    asking.require(source, "atelier.merge")
+    target = db.session.get(Atelier, into) if isinstance(into, int) and not isinstance(into, bool) else None
+    if target is None or target.event_id != source.event_id:
+        raise DomainError("invalid", "The atelier to merge into is not in this event.")
+    if source.id == target.id:
         raise DomainError("invalid", "An atelier merges into another atelier of the same event.")
     if source.versions:
         raise DomainError("published", "A sheet that has been published cannot be merged away.")
@@ -205,4 +236,4 @@ def merge_ateliers(source: Atelier, target: Atelier) -> bytes:
     store.forget(source_id)
     realtime.close_room(source_id)
     realtime.relay_edit(target.id, edit, seq)
-    return edit
+    return target

@@ -95,6 +95,7 @@ def migrate_once(upgrade) -> None:
 def export_event(slug: str, output: str | None, published: bool = False, as_zip: bool = False,
                  lang: str = "fr") -> int:
     from . import exporting
+    from .access import OPERATOR
     from .events import event_by_slug
 
     event = event_by_slug(slug)
@@ -107,9 +108,9 @@ def export_event(slug: str, output: str | None, published: bool = False, as_zip:
             print("synthese: --zip needs -o FILE", file=sys.stderr)
             return 2
         with open(output, "wb") as f:
-            f.write(exporting.event_zip(event, source, lang))
+            f.write(exporting.event_zip(OPERATOR, event, source, lang))
         return 0
-    text = exporting.event_document(event, source, lang)
+    text = exporting.event_document(OPERATOR, event, source, lang)
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
@@ -120,6 +121,7 @@ def export_event(slug: str, output: str | None, published: bool = False, as_zip:
 
 def import_file(slug: str, path: str) -> int:
     from . import importing
+    from .access import OPERATOR
     from .events import event_by_slug
 
     event = event_by_slug(slug)
@@ -129,9 +131,9 @@ def import_file(slug: str, path: str) -> int:
     with open(path, "rb") as f:
         data = f.read()
     if path.lower().endswith(".zip"):
-        report = importing.import_zip(event, data)
+        report = importing.import_zip(OPERATOR, event, data)
     else:
-        report = importing.import_markdown(event, data.decode("utf-8"), source=path)
+        report = importing.import_markdown(OPERATOR, event, data.decode("utf-8"), source=path)
     for created in report.created:
         session = f" ({created['session']})" if created["session"] else ""
         print(f"created: atelier {created['number']} - {created['title']}{session}")

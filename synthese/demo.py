@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from . import ateliers, events
+from .access import OPERATOR
 from .extensions import db
 from .models import Event
 
@@ -25,6 +26,7 @@ def ensure_demo() -> dict | None:
         if db.session.execute(select(Event.id).where(Event.slug == saved["slug"])).first():
             return saved
     created = events.create_event(
+        OPERATOR,
         "Forum de l'innovation publique (démo)",
         description="Un événement de démonstration : ouvrez un atelier et écrivez-en la synthèse à plusieurs.",
         place="En ligne",
@@ -32,13 +34,13 @@ def ensure_demo() -> dict | None:
     )
     event = created.obj
     first = ateliers.create_atelier(
-        event, "Emergence", session="Session 1", number=1, porteur="Sophie Martin, Ville de Lyon",
+        OPERATOR, event, "Emergence", session="Session 1", number=1, porteur="Sophie Martin, Ville de Lyon",
         question="Comment accompagner les transformations dans les collectivités, avec les citoyens ?",
     )
-    ateliers.create_atelier(event, "Commande publique et innovation", session="Session 1", number=2,
+    ateliers.create_atelier(OPERATOR, event, "Commande publique et innovation", session="Session 1", number=2,
                             question="Comment acheter de l'innovation sans prendre de risque juridique ?")
-    ateliers.create_atelier(event, "Participation citoyenne", session="Session 2", number=1)
-    events.update_event(event, current_session="Session 1")
+    ateliers.create_atelier(OPERATOR, event, "Participation citoyenne", session="Session 2", number=1)
+    events.update_event(OPERATOR, event, current_session="Session 1")
     saved = {
         "slug": event.slug,
         "join_code": event.join_code,

@@ -1,10 +1,11 @@
-"""Events, their sessions, and joining them: plain domain logic."""
+"""Events, their sessions, and joining them: the actions on an event."""
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -61,14 +62,24 @@ class Created:
 
 
 def create_event(
+    asking: access.Asking,
     title: str,
     description: str = "",
     place: str = "",
     starts_on: date | None = None,
     ends_on: date | None = None,
     sessions: list[dict] | None = None,
+    key: str = "",
 ) -> Created:
-    """Create an event with its organiser credential."""
+    """Create an event with its organiser credential.
+
+    Anyone may, unless ``SYNTHESE_EVENT_CREATION`` holds a key: then only
+    whoever gives it (or the server's operator).
+    """
+    policy = current_app.config["SYNTHESE_EVENT_CREATION"]
+    if policy != "open" and not asking.operator and not secrets.compare_digest(
+            (key or "").encode(), policy.encode()):
+        raise DomainError("forbidden", "Creating events needs the creation key.")
     title = title.strip()
     if not title:
         raise DomainError("invalid", "An event needs a title.")
@@ -106,15 +117,17 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def change_join_code(event: Event) -> str:
+def change_join_code(asking: access.Asking, event: Event) -> str:
     """A new join code (the old one leaked): people already in keep their access."""
+    asking.require(event, "event.manage")
     event.join_code = _unique(Event.join_code, new_code)
     db.session.commit()
     return event.join_code
 
 
-def update_event(event: Event, **changes) -> Event:
+def update_event(asking: access.Asking, event: Event, **changes) -> Event:
     """Change an event's details, its open-space switch or its current session."""
+    asking.require(event, "event.manage")
     unknown = set(changes) - set(EDITABLE) - {"current_session"}
     if unknown:
         raise DomainError("invalid", f"Unknown field(s): {', '.join(sorted(unknown))}.")
@@ -155,8 +168,18 @@ def find_session(event: Event, label: str) -> EventSession | None:
     return next((found for found in event.sessions if found.label == label), None)
 
 
+def add_session(asking: access.Asking, event: Event, label: str, time: str = "") -> EventSession:
+    """Add a session to the event's programme."""
+    asking.require(event, "event.manage")
+    if find_session(event, label) is not None:
+        raise DomainError("conflict", "This event already has a session with that label.")
+    found = session_named(event, label, time)
+    db.session.commit()
+    return found
+
+
 def session_named(event: Event, label: str, time: str = "", position: int | None = None) -> EventSession:
-    """The event's session with this label, created if needed."""
+    """The event's session with this label, created if needed (the caller commits)."""
     label = label.strip()
     if not label:
         raise DomainError("invalid", "A session needs a label.")

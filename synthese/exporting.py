@@ -8,7 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import markdown
+from . import access, markdown
 from .documents import current_store
 from .events import full_title, ordered_ateliers, slugify
 from .models import Atelier, Event
@@ -50,8 +50,9 @@ def sheet_document(sheet: ExportedSheet, lang: str = "fr") -> str:
     return markdown.sheet_markdown(sheet.title, sheet.fields, lang=lang)
 
 
-def event_document(event: Event, source: str = DRAFT, lang: str = "fr") -> str:
+def event_document(asking: access.Asking, event: Event, source: str = DRAFT, lang: str = "fr") -> str:
     """Every sheet in one markdown document with a table of contents."""
+    asking.require(event, "event.export")
     return markdown.event_markdown(event.title, [(s.title, s.fields) for s in sheets(event, source)], lang)
 
 
@@ -70,8 +71,9 @@ def front_matter(event: Event, sheet: ExportedSheet) -> dict:
     }
 
 
-def event_zip(event: Event, source: str = DRAFT, lang: str = "fr") -> bytes:
+def event_zip(asking: access.Asking, event: Event, source: str = DRAFT, lang: str = "fr") -> bytes:
     """A zip of one markdown file per sheet, each with YAML front matter."""
+    asking.require(event, "event.export")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         used = set()

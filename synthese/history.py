@@ -7,7 +7,7 @@ rewriting the document from text would duplicate it in their copies.
 """
 from sqlalchemy import select
 
-from . import realtime
+from . import access, realtime
 from .documents import current_store
 from .events import DomainError
 from .extensions import db
@@ -41,8 +41,10 @@ def fields_at(atelier: Atelier, kind: str, ident: int) -> dict[str, str]:
     return fields_from_update(state_of(atelier, kind, ident))
 
 
-def restore(atelier: Atelier, kind: str, ident: int, credential_id: int | None = None) -> bytes:
-    """Bring the sheet back to an earlier state as a new edit; returns it for relaying."""
+def restore(asking: access.Asking, atelier: Atelier, kind: str, ident: int) -> bytes:
+    """Bring the sheet back to an earlier state as a new edit that everyone in the room receives."""
+    _, credential = asking.require(atelier, "sheet.restore")
+    credential_id = credential.id if credential else None
     target = fields_at(atelier, kind, ident)
     store = current_store()
     edit = edit_towards(store.state(atelier.id), {key: target.get(key, "") for key in SECTION_KEYS})

@@ -225,6 +225,11 @@ FR = {
     'This sheet has no such earlier state.': "Cette fiche n'a pas cet état antérieur.",
     'No such access in this event.': "Cet accès n'existe pas dans cet événement.",
     'You cannot revoke the access you are using.': "Vous ne pouvez pas retirer l'accès que vous utilisez.",
+    'Creating events needs the creation key.': "La clé de création n'est pas la bonne.",
+    'This event already has a session with that label.': 'Cette session existe déjà.',
+    'An atelier number is between 1 and 9999.': 'Le numéro doit être un nombre entre 1 et 9999.',
+    'The atelier to merge into is not in this event.': "Choisissez l'atelier dans lequel fusionner.",
+    'A proposal gives a title, a question and a session only.': 'Une proposition donne un titre, une question et une session, rien de plus.',
 }
 
 

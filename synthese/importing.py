@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from . import markdown
-from .ateliers import create_atelier
+from . import access, markdown
+from .ateliers import NUMBERS, new_atelier
 from .database import gevent_patched
 from .extensions import db
 from .models import Atelier, Event, EventSession
@@ -42,8 +42,9 @@ class Report:
         return {"created": self.created, "problems": self.problems}
 
 
-def import_markdown(event: Event, text: str, source: str = "") -> Report:
+def import_markdown(asking: access.Asking, event: Event, text: str, source: str = "") -> Report:
     """Create the sheets that ``text`` holds in ``event``."""
+    asking.require(event, "event.import")
     report = Report()
     parsed = _parse(text, source, report)
     if parsed is not None:
@@ -51,8 +52,9 @@ def import_markdown(event: Event, text: str, source: str = "") -> Report:
     return report
 
 
-def import_zip(event: Event, data: bytes) -> Report:
+def import_zip(asking: access.Asking, event: Event, data: bytes) -> Report:
     """Create the sheets of a zip of markdown files (as exported)."""
+    asking.require(event, "event.import")
     report = Report()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -136,13 +138,13 @@ def _import_sheet(event: Event, sheet: markdown.ParsedSheet) -> tuple[Atelier | 
     """Create one sheet: (the atelier, "") or (None, why it could not be)."""
     number, theme, session = markdown.parse_title(sheet.title)
     meta = sheet.meta
-    if isinstance(meta.get("atelier"), int) and 0 < meta["atelier"] < 10_000:
+    if isinstance(meta.get("atelier"), int) and meta["atelier"] in NUMBERS:
         number = meta["atelier"]
     if isinstance(meta.get("title"), str) and meta["title"].strip():
         theme = meta["title"].strip()
     if "session" in meta and (meta["session"] is None or isinstance(meta["session"], str)):
         session = meta["session"]
-    if number is not None and not 0 < number < 10_000:
+    if number not in NUMBERS:
         number = None
     fields = {key: sheet.fields.get(key, "") for key in SECTION_KEYS}
     if sum(len(text) for text in fields.values()) > MAX_SHEET_CHARS:
@@ -156,7 +158,7 @@ def _import_sheet(event: Event, sheet: markdown.ParsedSheet) -> tuple[Atelier | 
     porteur = meta.get("porteur") if isinstance(meta.get("porteur"), str) else None
     if porteur is None:
         porteur = next((line.strip() for line in fields["porteur"].splitlines() if line.strip()), "")
-    created = create_atelier(event, theme, session=session, number=number, porteur=porteur[:200],
+    created = new_atelier(event, theme, session=session, number=number, porteur=porteur[:200],
                              fields=fields)
     return created.obj, ""
 

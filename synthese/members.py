@@ -3,12 +3,11 @@
 Every link (organiser, porteur, participant) is a credential of one event.
 The organiser can see them all, revoke one (a leaked porteur link, someone
 vandalising the sheets) and issue a new organiser link. A revoked token
-opens nothing any more; the caller also closes its live sockets
-(realtime.disconnect_credential).
+opens nothing any more and its live sockets close, in every process.
 """
 from sqlalchemy import select
 
-from . import access
+from . import access, realtime
 from .events import DomainError, issue_organiser
 from .extensions import db
 from .models import Credential, Event, utcnow
@@ -29,19 +28,22 @@ def member(event: Event, credential_id: int) -> Credential:
     return credential
 
 
-def revoke(event: Event, credential_id: int, by: Credential | None) -> Credential:
+def revoke(asking: access.Asking, event: Event, credential_id: int) -> Credential:
     """Withdraw one access. Revoking twice changes nothing; nobody revokes the access they use."""
+    _, by = asking.require(event, "event.members")
     credential = member(event, credential_id)
     if by is not None and credential.id == by.id:
         raise DomainError("conflict", "You cannot revoke the access you are using.")
     if credential.revoked_at is None:
         credential.revoked_at = utcnow()
         db.session.commit()
+    realtime.disconnect_credential(credential)
     return credential
 
 
-def new_organiser_link(event: Event) -> str:
+def new_organiser_link(asking: access.Asking, event: Event) -> str:
     """Another organiser token (the first is shown once); revoke the old one if it leaked."""
+    asking.require(event, "event.members")
     _, token = issue_organiser(event)
     db.session.commit()
     return token

@@ -2,21 +2,23 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from . import access
 from .documents import current_store
 from .events import DomainError, full_title
 from .extensions import db
-from .models import Atelier, Credential, SheetDocument, SheetVersion
+from .models import Atelier, SheetDocument, SheetVersion
 from .sheets import fields_from_update
 
 EMPTY, WRITING, PUBLISHED = "empty", "writing", "published"
 
 
-def publish(atelier: Atelier, credential: Credential | None) -> tuple[SheetVersion, bool]:
+def publish(asking: access.Asking, atelier: Atelier) -> tuple[SheetVersion, bool]:
     """Freeze the sheet as it is stored now as its next version and make it public.
 
     Returns the version and whether it is new: publishing again with no edit
     since the last version makes that version public again rather than a copy.
     """
+    _, credential = asking.require(atelier, "sheet.publish")
     state, seq = current_store().snapshot(atelier.id)
     fields = fields_from_update(state)
     if not any(text.strip() for text in fields.values()):
@@ -54,8 +56,9 @@ def publish(atelier: Atelier, credential: Credential | None) -> tuple[SheetVersi
     raise DomainError("conflict", "The sheet is being published by someone else; try again.")
 
 
-def unpublish(atelier: Atelier) -> None:
+def unpublish(asking: access.Asking, atelier: Atelier) -> None:
     """Hide every version from the public; members still read them."""
+    asking.require(atelier, "sheet.unpublish")
     atelier.public = False
     db.session.commit()
 

@@ -270,9 +270,10 @@ def live(tmp_path_factory):
 def make_event(app):
     """Create an event (with its organiser token) through the domain."""
     from synthese import events
+    from synthese.access import OPERATOR
 
     def make(title="Forum de l'innovation publique", **kw):
-        return events.create_event(title, **kw)
+        return events.create_event(OPERATOR, title, **kw)
 
     return make
 
@@ -281,13 +282,14 @@ def make_event(app):
 def make_atelier(make_event):
     """Create an atelier in a new (or given) event; returns (atelier, porteur token, organiser token)."""
     from synthese import ateliers
+    from synthese.access import OPERATOR
 
     def make(event=None, title="Données ouvertes et services publics", session="Session 2", **kw):
         organiser = None
         if event is None:
             created = make_event()
             event, organiser = created.obj, created.token
-        made = ateliers.create_atelier(event, title, session=session, **kw)
+        made = ateliers.create_atelier(OPERATOR, event, title, session=session, **kw)
         return made.obj, made.token, organiser
 
     return make

@@ -5,10 +5,9 @@ check who is speaking, validate what they send, and hand document updates
 to the UpdatePipeline, which commits them before relaying them to the room.
 """
 import logging
-import queue
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
@@ -16,12 +15,13 @@ from pycrdt import merge_updates
 
 from .. import access, tokens
 from ..database import gevent_patched
-from ..documents import EMPTY_UPDATE, DocumentStore, Pending, check_bytes
+from ..documents import EMPTY_UPDATE, Appended, DocumentStore, Pending, check_bytes
 from ..extensions import db, socketio
 from ..models import Atelier
 from ..yjs import InvalidUpdate, Missing
 from . import awareness, buckets, frames
 from . import roster as rosters
+from .pipeline import UpdatePipeline
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ class Realtime:
     delivered: dict[int, int] = field(default_factory=dict)
     ahead: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     _gap_checks: set = field(default_factory=set)
+    #: Sockets whose refused updates must be pulled again.
+    _to_pull: set = field(default_factory=set)
     _sharing: bool = False
 
     def count(self, credential: int, address: str) -> tuple[int, int]:
@@ -225,6 +227,37 @@ class Realtime:
                 found.setdefault(conn.atelier_id, {})[conn.credential_id] = conn.role
         return found
 
+    def pull_later(self, sid: str | None, delay: float) -> None:
+        """Ask a client again, later, for what the server lacks (once at a time per socket)."""
+        if sid is None or sid in self._to_pull:
+            return
+        self._to_pull.add(sid)
+        socketio.start_background_task(self._pull_later, sid, delay)
+
+    def _pull_later(self, sid: str, delay: float) -> None:
+        """Once the wait is over and the queue has room, ask a client for what we lack.
+
+        The client kept its edit; sync step 1 from our side makes it send
+        everything the server does not have, refused updates included.
+        """
+        try:
+            socketio.sleep(delay)
+            while self.pipeline.queue.qsize() > self.pipeline.max_queue // 2:
+                socketio.sleep(0.5)
+        finally:
+            self._to_pull.discard(sid)
+        conn = self.connections.get(sid)
+        if conn is None:
+            return  # gone: it sends its state when it reconnects
+        with self.app.app_context():
+            sheet = self.store.sheet(conn.atelier_id)
+            with sheet.lock:
+                state_vector = sheet.index.state_vector()
+        # python-socketio's own emit: Flask-SocketIO would look for a request
+        # context to run the callback in, and a background task has none.
+        socketio.server.emit("sync-step-1", state_vector, to=sid, namespace=namespace_for(conn.atelier_id),
+                             callback=_on_client_diff(self, sid))
+
     def present(self, room: str) -> list[awareness.Entry]:
         """Everyone's presence in a room, for a newcomer: this process's, then the others'."""
         local = self.presence.snapshot(room)
@@ -274,7 +307,8 @@ def init_app(app) -> None:
         engineio_logger=False,
     )
     rt = Realtime(app=app, store=app.extensions["synthese.documents"], roster=rosters.make(redis_url))
-    rt.pipeline = UpdatePipeline(rt)
+    rt.pipeline = UpdatePipeline(rt.store, relay_batch, socketio.start_background_task,
+                                 lambda item: rt.pull_later(item.sid, 0.5), app.config["SYNTHESE_UPDATE_QUEUE"])
     app.extensions["synthese.realtime"] = rt
     _register_hot_handlers(rt)
     manager = socketio.server.manager
@@ -298,8 +332,7 @@ def on_connect(auth=None):
     atelier = db.session.get(Atelier, int(match[1]))
     if atelier is None:
         raise ConnectionRefusedError("unknown room")
-    credentials = _presented_credentials(auth)
-    role, credential = access.best(credentials, lambda c: access.role_for_atelier(c, atelier))
+    role, credential = access.asking(*_presented_credentials(auth)).on_atelier(atelier)
     if not access.can(role, "sheet.read_live"):
         raise ConnectionRefusedError("unauthorized")
     config = current_app.config
@@ -457,7 +490,7 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
             # Dropped, not lost: the client keeps it, and sends it again
             # when asked (after the wait the limit imposes).
             wait = max(conn.limits["update-bytes"].wait(len(data)), structs.wait(1))
-            rt.pipeline.pull_later(sid, wait + 1.0)
+            rt.pull_later(sid, wait + 1.0)
             raise InvalidUpdate("too many updates; the rest is asked again later")
         claims, count = _check_against_sheet(rt, conn, sid, data)
         structs.spend(count)
@@ -481,7 +514,7 @@ def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes) 
     except Missing:
         # Or it raced the commit of its sender's previous update: asked again
         # once that is in (the server's sync step 1 starts where it stands).
-        rt.pipeline.pull_later(sid, 0.5)
+        rt.pull_later(sid, 0.5)
         raise
 
 
@@ -576,193 +609,13 @@ def relay_edit(atelier_id: int, update: bytes, seq: int | None) -> None:
         socketio.emit("sync-update", (update, seq, seq), namespace=namespace_for(atelier_id))
 
 
-# -- commit, then relay --------------------------------------------------------
-
-
-class UpdatePipeline:
-    """Commits queued updates in groups, then relays each room's share.
-
-    One background task per process: while it commits a batch, new updates
-    queue up and go into the next transaction (group commit), so a busy
-    forum costs few commits and nobody sees an update before it is durable.
-    Nothing stops it: an update the database refuses is dropped alone, and
-    any other failure is logged and the next batch taken.
-    """
-
-    MAX_BATCH = 1_000
-    CHECKPOINT_EVERY = 2.0
-    #: /healthz reports the pipeline stalled when updates have waited this long.
-    STALLED_AFTER = 10.0
-
-    def __init__(self, rt: Realtime):
-        self.rt = rt
-        #: Updates waiting for their commit, at most (memory stays bounded
-        #: while the database is unavailable).
-        self.max_queue = rt.app.config["SYNTHESE_UPDATE_QUEUE"]
-        self.queue: queue.Queue[Pending] = queue.Queue(self.max_queue)
-        self._task = None
-        self._compacting: set[int] = set()
-        #: Sockets whose refused updates must be pulled again.
-        self._to_pull: set[str] = set()
-        #: When the pipeline last took a batch or committed one (monotonic).
-        self.progress_at = time.monotonic()
-
-    def stalled_for(self) -> float:
-        """Seconds that updates have waited without a commit (0 when all is well)."""
-        if self.queue.unfinished_tasks == 0:
-            return 0.0
-        return max(0.0, time.monotonic() - self.progress_at)
-
-    def submit(self, item: Pending) -> bool:
-        if self._task is None:
-            self._task = socketio.start_background_task(self._run)
-            socketio.start_background_task(self._checkpoints)
-        if self.queue.unfinished_tasks == 0:
-            self.progress_at = time.monotonic()
-        try:
-            self.queue.put_nowait(item)
-            return True
-        except queue.Full:
-            log.error("update queue full, refusing an update for atelier %s", item.atelier_id)
-            # Taken into the index when it was checked: the index must forget it.
-            self.rt.store.forget(item.atelier_id)
-            self.pull_later(item.sid, 0.5)
-            return False
-
-    def pull_later(self, sid: str | None, delay: float) -> None:
-        """Ask a client again, later, for what the server lacks (once at a time per socket)."""
-        if sid is None or sid in self._to_pull:
-            return
-        self._to_pull.add(sid)
-        socketio.start_background_task(self._pull_later, sid, delay)
-
-    def _pull_later(self, sid: str, delay: float) -> None:
-        """Once the wait is over and the queue has room, ask a client for what we lack.
-
-        The client kept its edit; sync step 1 from our side makes it send
-        everything the server does not have, refused updates included.
-        """
-        try:
-            socketio.sleep(delay)
-            while self.queue.qsize() > self.max_queue // 2:
-                socketio.sleep(0.5)
-        finally:
-            self._to_pull.discard(sid)
-        conn = self.rt.connections.get(sid)
-        if conn is None:
-            return  # gone: it sends its state when it reconnects
-        with self.rt.app.app_context():
-            sheet = self.rt.store.sheet(conn.atelier_id)
-            with sheet.lock:
-                state_vector = sheet.index.state_vector()
-        # python-socketio's own emit: Flask-SocketIO would look for a request
-        # context to run the callback in, and a background task has none.
-        socketio.server.emit("sync-step-1", state_vector, to=sid, namespace=namespace_for(conn.atelier_id),
-                             callback=_on_client_diff(self.rt, sid))
-
-    def _run(self) -> None:
-        while True:
-            batch = [self.queue.get()]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            self.progress_at = time.monotonic()
-            try:
-                committed = self._commit(batch)
-                self.progress_at = time.monotonic()
-                with self.rt.app.app_context():
-                    self.rt.store.apply_committed(committed)
-                for appended in committed:
-                    self._relay(appended)
-                    if appended.backlog >= self.rt.store.compact_after:
-                        self._compact_soon(appended.atelier_id)
-            except Exception:
-                # Whatever went wrong after the commit (a relay, the cache),
-                # the next batch must still be stored; a cache in doubt is dropped.
-                log.exception("the update pipeline failed on a batch of %d; going on", len(batch))
-                for atelier_id in {item.atelier_id for item in batch}:
-                    self.rt.store.forget(atelier_id)
-            finally:
-                for _ in batch:
-                    self.queue.task_done()
-
-    def drain(self, timeout: float) -> bool:
-        """Wait until every queued update is committed and relayed; False on timeout."""
-        return frames.wait_done(self.queue, timeout, socketio.sleep)
-
-    def _commit(self, batch: list[Pending]) -> list:
-        """Append the batch, retrying while the database is unavailable.
-
-        Runs in this task, not in a native thread: an SQLite commit blocks
-        the loop for about 0.7 ms, while handing it to a thread cost more
-        (1.6 ms at p50, 3.7 ms at p90, in bench/forum.py) in waits for the GIL;
-        psycopg waits cooperatively under gevent.
-
-        An error the rows themselves cause (a constraint: the sender's
-        credential was deleted meanwhile) is not retried as it is: the batch
-        is committed update by update, one whose credential is gone is
-        stored without it, and one still refused is dropped. Between retries
-        nothing is held: a failed append closes its connection (and with it
-        SQLite's write lock).
-        """
-        delay = 0.05
-        while True:
-            try:
-                return self.rt.store.append(batch)
-            except Exception as exc:
-                if self.rt.store.is_permanent(exc):
-                    return self._commit_apart(batch, exc)
-                # The traceback once per outage, not at every retry.
-                log.error("could not store %d update(s); retrying in %.2fs", len(batch), delay,
-                          exc_info=delay == 0.05)
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-
-    def _commit_apart(self, batch: list[Pending], exc: Exception) -> list:
-        if len(batch) > 1:
-            return [appended for item in batch for appended in self._commit([item])]
-        (item,) = batch
-        if item.credential_id is not None:
-            log.warning("storing an update of atelier %s without its sender, refused with it: %s",
-                        item.atelier_id, exc)
-            return self._commit([replace(item, credential_id=None)])
-        log.error("dropping an update of atelier %s that the database refuses: %s", item.atelier_id, exc)
-        # Its sheet's index counted it: rebuilt from the database when next needed.
-        self.rt.store.forget(item.atelier_id)
-        return []
-
-    def _relay(self, appended) -> None:
-        items = appended.items
-        senders = {item.sid for item in items}
-        # One message per room and batch: coalescing keeps fan-out cheap when many write.
-        data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
-        skip = senders.pop() if len(senders) == 1 else None
-        # With the rows' place in the log: a process that misses a relay sees the gap.
-        socketio.emit("sync-update", (data, appended.first_seq, appended.first_seq + len(items) - 1),
-                      namespace=namespace_for(appended.atelier_id), skip_sid=skip)
-
-    def _compact_soon(self, atelier_id: int) -> None:
-        if atelier_id in self._compacting:
-            return
-        self._compacting.add(atelier_id)
-        socketio.start_background_task(self._compact, atelier_id)
-
-    def _compact(self, atelier_id: int) -> None:
-        try:
-            folded = self.rt.store.compact(atelier_id)
-            log.info("compacted %d update(s) of atelier %s", folded, atelier_id)
-        except Exception:
-            log.exception("compaction of atelier %s failed", atelier_id)
-        finally:
-            self._compacting.discard(atelier_id)
-
-    def _checkpoints(self) -> None:
-        """Keep SQLite's write-ahead log short, outside the commit path."""
-        while True:
-            time.sleep(self.CHECKPOINT_EVERY)
-            try:
-                self.rt.store.checkpoint()
-            except Exception:
-                log.exception("checkpoint failed")
+def relay_batch(appended: Appended) -> None:
+    """Send a room its committed batch (one message; the sender skipped when there is one)."""
+    items = appended.items
+    senders = {item.sid for item in items}
+    # One message per room and batch: coalescing keeps fan-out cheap when many write.
+    data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
+    skip = senders.pop() if len(senders) == 1 else None
+    # With the rows' place in the log: a process that misses a relay sees the gap.
+    socketio.emit("sync-update", (data, appended.first_seq, appended.first_seq + len(items) - 1),
+                  namespace=namespace_for(appended.atelier_id), skip_sid=skip)

@@ -3,10 +3,10 @@ action, render its result; who is asking is ``asking``'s answer."""
 
 
 def init_app(app) -> None:
-    from ..extensions import api
     from . import api as api_views, errors, organise, pages, ratelimit, security
 
-    api.register_blueprint(api_views.blp)
+    api_views.rest.init_app(app)
+    api_views.rest.register_blueprint(api_views.blp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(organise.bp)
     errors.init_app(app)

@@ -3,66 +3,29 @@
 Who may do what is access.PERMISSIONS; every view asks it with the role the
 request's credential gives on the event or atelier at hand.
 """
-import secrets
 
-from flask import Response, current_app, request, session, url_for
-from flask_smorest import Blueprint
+from flask import Response, request, url_for
+from flask_smorest import Api, Blueprint
 
-from .. import access, ateliers, events, exporting, history, importing, members, publication, realtime, tokens
+from .. import access, ateliers, events, exporting, history, importing, members, publication, realtime
 from ..documents import current_store
 from ..extensions import db
 from ..markdown import sheet_markdown
 from ..models import Atelier, Credential, Event
-from . import asking as auth, ratelimit, schemas
-from .errors import ApiError
+from . import asking, ratelimit, schemas
+from .errors import ApiError, handle_http_exception, json_error
 
+class JsonErrorApi(Api):
+    """flask-smorest, answering errors in our JSON shape (errors.json_error)."""
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
+rest = JsonErrorApi()
 blp = Blueprint("api", __name__, url_prefix="/api", description="Synthèse HTTP API")
 
-# -- who is asking ---------------------------------------------------------------
-
-
-def bearer_credential() -> Credential | None:
-    """The credential of the request's Bearer token; 401 if a bad one is given."""
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    credential = tokens.find(token.strip()) if scheme.lower() == "bearer" else None
-    if credential is None:
-        # Counted and limited after the lookup: a valid token is never refused
-        # because others sent junk from the same address (a venue's NAT).
-        ratelimit.hit("bad_token_ip")
-        raise ApiError(401, "unauthorized", "This token is not valid.")
-    return credential
-
-
-def _credentials() -> list[Credential]:
-    """The Bearer token's credential; for reads, a signed-in browser's too.
-
-    Only safe methods accept the session cookie: changes need a token, so a
-    page of another site cannot make a signed-in browser change anything.
-    """
-    credential = bearer_credential()
-    if credential is not None:
-        return [credential]
-    if request.method in ("GET", "HEAD"):
-        return auth.session_credentials(session)
-    return []
-
-
-def event_role(event: Event) -> tuple[str, Credential | None]:
-    return access.best(_credentials(), lambda c: access.role_for_event(c, event))
-
-
-def atelier_role(atelier: Atelier) -> tuple[str, Credential | None]:
-    return access.best(_credentials(), lambda c: access.role_for_atelier(c, atelier))
-
-
-def require(role: str, action: str) -> None:
-    if not access.can(role, action):
-        if role == access.PUBLIC and not _credentials():
-            raise ApiError(401, "unauthorized", "This needs the token of someone who may do it.")
-        raise ApiError(403, "forbidden", f"Your role ({role}) may not do this ({action}).")
+# -- who is asking, and the one error handler ------------------------------------
 
 
 def _event(slug: str) -> Event:
@@ -79,14 +42,27 @@ def _atelier(atelier_id: int) -> Atelier:
     return atelier
 
 
-def _domain(call, *args, **kwargs):
-    try:
-        return call(*args, **kwargs)
-    except events.DomainError as exc:
-        db.session.rollback()
-        status = {"bad_code": 403, "closed": 403, "not_found": 404, "published": 409,
-                  "conflict": 409}.get(exc.code, 422)
-        raise ApiError(status, exc.code, exc.message) from None
+#: DomainError code -> HTTP status (anything else: 422).
+STATUS = {"bad_code": 403, "forbidden": 403, "closed": 403, "not_found": 404, "published": 409, "conflict": 409}
+
+
+@blp.errorhandler(events.DomainError)
+def refused(exc: events.DomainError):
+    db.session.rollback()
+    return json_error(ApiError(STATUS.get(exc.code, 422), exc.code, exc.message))
+
+
+@blp.errorhandler(access.Denied)
+def denied(exc: access.Denied):
+    db.session.rollback()
+    if exc.anonymous and exc.role == access.PUBLIC:
+        return json_error(ApiError(401, "unauthorized", "This needs the token of someone who may do it."))
+    return json_error(ApiError(403, "forbidden", f"Your role ({exc.role}) may not do this ({exc.action})."))
+
+
+@blp.errorhandler(asking.BadToken)
+def bad_token(_exc):
+    return json_error(ApiError(401, "unauthorized", "This token is not valid."))
 
 
 def sign_in_url(token: str) -> str:
@@ -102,12 +78,9 @@ def sign_in_url(token: str) -> str:
 def create_event(data):
     """Create an event; returns its join code and the organiser's secret token."""
     ratelimit.hit("event_create_ip")
-    policy = current_app.config["SYNTHESE_EVENT_CREATION"]
-    if policy != "open":
-        _, _, key = request.headers.get("Authorization", "").partition(" ")
-        if not secrets.compare_digest(key.encode(), policy.encode()):
-            raise ApiError(403, "forbidden", "Creating events needs the creation key.")
-    created = _domain(events.create_event, **data)
+    # The creation key rides in the Authorization header, as a token would.
+    _, _, key = request.headers.get("Authorization", "").partition(" ")
+    created = events.create_event(access.PUBLIC_ASKING, **data, key=key.strip())
     event = created.obj
     return {
         "slug": event.slug,
@@ -142,7 +115,7 @@ def atelier_summary(atelier: Atelier, status: dict | None = None) -> dict:
 def get_event(slug):
     """An event and its ateliers; the public sees only published sheets."""
     event = _event(slug)
-    role, _ = event_role(event)
+    role, _ = asking.api().on_event(event)
     members = access.can(role, "event.read_members")
     shown = [a for a in events.ordered_ateliers(event) if members or publication.public_version(a)]
     out = {
@@ -168,9 +141,7 @@ def get_event(slug):
 @blp.response(200, schemas.EventOut)
 def update_event(data, slug):
     """Change an event: details, open-space switch, current session (organiser)."""
-    event = _event(slug)
-    require(event_role(event)[0], "event.manage")
-    _domain(events.update_event, event, **data)
+    events.update_event(asking.api(), _event(slug), **data)
     return get_event(slug)
 
 
@@ -179,12 +150,7 @@ def update_event(data, slug):
 @blp.response(201, schemas.SessionOut)
 def create_session(data, slug):
     """Add a session (organiser)."""
-    event = _event(slug)
-    require(event_role(event)[0], "event.manage")
-    if any(s.label == data["label"].strip() for s in event.sessions):
-        raise ApiError(409, "conflict", "This event already has a session with that label.")
-    found = _domain(events.session_named, event, data["label"], data["time"])
-    db.session.commit()
+    found = events.add_session(asking.api(), _event(slug), data["label"], data["time"])
     return {"label": found.label, "time": found.time, "current": found.is_current}
 
 
@@ -194,16 +160,8 @@ def create_session(data, slug):
 def join_event(data, slug):
     """Join an event with its code; returns the participant's secret token."""
     event = _event(slug)
-    # Every attempt counts (join_ip, join_code); wrong codes are limited once
-    # known wrong, so that a right code is never refused for others' mistakes.
-    ratelimit.hit("join_ip")
-    ratelimit.hit("join_code", event.id)
-    try:
-        created = events.join(event, data["join_code"], data["name"], data["organisation"])
-    except events.DomainError as exc:
-        if exc.code == "bad_code":
-            ratelimit.hit("bad_code_ip")
-        raise ApiError(403 if exc.code == "bad_code" else 422, exc.code, exc.message) from None
+    created = ratelimit.joining(event, lambda: events.join(event, data["join_code"], data["name"],
+                                                           data["organisation"]))
     return {
         "token": created.token,
         "url": sign_in_url(created.token),
@@ -217,7 +175,7 @@ def join_event(data, slug):
 def dashboard(slug):
     """Every atelier's state, who is there and the last edit (organiser)."""
     event = _event(slug)
-    require(event_role(event)[0], "event.dashboard")
+    asking.api().require(event, "event.dashboard")
     return dashboard_data(event)
 
 
@@ -256,7 +214,7 @@ def member_out(credential: Credential) -> dict:
 def list_members(slug):
     """Every link of the event (organisers, porteurs, participants), revoked ones included (organiser)."""
     event = _event(slug)
-    require(event_role(event)[0], "event.members")
+    asking.api().require(event, "event.members")
     return [member_out(c) for c in members.members(event)]
 
 
@@ -264,21 +222,14 @@ def list_members(slug):
 @blp.response(200, schemas.Member)
 def revoke_member(slug, credential_id):
     """Withdraw one access: its token opens nothing any more and its live sockets close (organiser)."""
-    event = _event(slug)
-    role, credential = event_role(event)
-    require(role, "event.members")
-    revoked = _domain(members.revoke, event, credential_id, credential)
-    realtime.disconnect_credential(revoked)
-    return member_out(revoked)
+    return member_out(members.revoke(asking.api(), _event(slug), credential_id))
 
 
 @blp.post("/events/<slug>/organiser-links")
 @blp.response(201, schemas.OrganiserLink)
 def new_organiser_link(slug):
     """Another organiser link, e.g. before revoking one that leaked (organiser)."""
-    event = _event(slug)
-    require(event_role(event)[0], "event.members")
-    token = members.new_organiser_link(event)
+    token = members.new_organiser_link(asking.api(), _event(slug))
     return {"organiser_token": token, "organiser_url": sign_in_url(token)}
 
 
@@ -295,17 +246,14 @@ def create_atelier(data, slug):
     proposes becomes the porteur.
     """
     event = _event(slug)
-    role, credential = event_role(event)
+    who = asking.api()
+    role, credential = who.on_event(event)
     if access.can(role, "atelier.create"):
-        created = _domain(ateliers.create_atelier, event, **data)
+        created = ateliers.create_atelier(who, event, **data)
     else:
-        require(role, "atelier.propose")
-        ratelimit.hit("propose_token", credential.id)
-        extra = set(data) - {"title", "session", "question"}
-        if any(data.get(k) for k in extra):
-            raise ApiError(403, "forbidden", "A proposal gives a title, a question and a session only.")
-        created = _domain(ateliers.propose, event, credential, data["title"], data.get("question", ""),
-                          data.get("session"))
+        if access.can(role, "atelier.propose"):
+            ratelimit.hit("propose_token", credential.id)
+        created = ateliers.propose(who, event, **data)
     atelier = created.obj
     return {
         "id": atelier.id,
@@ -323,10 +271,7 @@ def create_atelier(data, slug):
 @blp.response(200, schemas.AtelierSummary)
 def update_atelier(data, atelier_id):
     """Change an atelier's title, number, session, place, porteur or question."""
-    atelier = _atelier(atelier_id)
-    role = atelier_role(atelier)[0]
-    require(role, "atelier.edit")
-    _domain(ateliers.update_atelier, atelier, role, **data)
+    atelier = ateliers.update_atelier(asking.api(), _atelier(atelier_id), **data)
     return atelier_summary(atelier)
 
 
@@ -334,9 +279,7 @@ def update_atelier(data, atelier_id):
 @blp.response(204)
 def delete_atelier(atelier_id):
     """Remove an atelier and its sheet (organiser; unpublish it first)."""
-    atelier = _atelier(atelier_id)
-    require(atelier_role(atelier)[0], "atelier.remove")
-    _domain(ateliers.delete_atelier, atelier)
+    ateliers.delete_atelier(asking.api(), _atelier(atelier_id))
 
 
 @blp.post("/ateliers/<int:atelier_id>/merge")
@@ -344,13 +287,7 @@ def delete_atelier(atelier_id):
 @blp.response(200, schemas.AtelierSummary)
 def merge_atelier(data, atelier_id):
     """Merge this atelier into another one (organiser): its text is appended there."""
-    source = _atelier(atelier_id)
-    require(atelier_role(source)[0], "atelier.merge")
-    target = db.session.get(Atelier, data["into"])
-    if target is None or target.event_id != source.event_id:
-        raise ApiError(422, "invalid", "The atelier to merge into is not in this event.")
-    _domain(ateliers.merge_ateliers, source, target)
-    return atelier_summary(target)
+    return atelier_summary(ateliers.merge_ateliers(asking.api(), _atelier(atelier_id), data["into"]))
 
 
 # -- sheets ----------------------------------------------------------------------
@@ -359,7 +296,7 @@ def merge_atelier(data, atelier_id):
 def _sheet(atelier_id: int, number: int | None) -> dict:
     """The sheet as the requester may read it: live for members, else published."""
     atelier = _atelier(atelier_id)
-    role, _ = atelier_role(atelier)
+    role, _ = asking.api().on_atelier(atelier)
     live = access.can(role, "sheet.read_live") and number is None
     fields = current_store().fields(atelier.id) if live else None
     status = publication.status(atelier, fields)
@@ -418,9 +355,7 @@ def version_out(atelier: Atelier, version) -> dict:
 def publish(atelier_id):
     """Publish the sheet as it is now: version N+1, readable by anyone (porteur, organiser)."""
     atelier = _atelier(atelier_id)
-    role, credential = atelier_role(atelier)
-    require(role, "sheet.publish")
-    version, new = _domain(publication.publish, atelier, credential)
+    version, new = publication.publish(asking.api(), atelier)
     return {**version_out(atelier, version), "new": new, "public": True}, 201 if new else 200
 
 
@@ -428,9 +363,7 @@ def publish(atelier_id):
 @blp.response(200, schemas.SheetOut)
 def unpublish(atelier_id):
     """Hide the sheet's published versions from the public (porteur, organiser)."""
-    atelier = _atelier(atelier_id)
-    require(atelier_role(atelier)[0], "sheet.unpublish")
-    publication.unpublish(atelier)
+    publication.unpublish(asking.api(), _atelier(atelier_id))
     return _sheet(atelier_id, None)
 
 
@@ -439,7 +372,7 @@ def unpublish(atelier_id):
 def list_versions(atelier_id):
     """Published versions, oldest first (the public sees them while the sheet is published)."""
     atelier = _atelier(atelier_id)
-    if not access.can(atelier_role(atelier)[0], "sheet.read_live") and not atelier.public:
+    if not access.can(asking.api().on_atelier(atelier)[0], "sheet.read_live") and not atelier.public:
         raise ApiError(404, "not_found", "This sheet is not published.")
     return [version_out(atelier, v) for v in atelier.versions]
 
@@ -449,7 +382,7 @@ def list_versions(atelier_id):
 def get_history(atelier_id):
     """Earlier states of the sheet: its published versions and the states kept as it grew (members)."""
     atelier = _atelier(atelier_id)
-    require(atelier_role(atelier)[0], "sheet.read_live")
+    asking.api().require(atelier, "sheet.read_live")
     return history.points(atelier)
 
 
@@ -458,11 +391,8 @@ def get_history(atelier_id):
 @blp.response(200, schemas.SheetOut)
 def restore(data, atelier_id):
     """Bring the sheet back to an earlier state, as a new edit that connected people receive (porteur, organiser)."""
-    atelier = _atelier(atelier_id)
-    role, credential = atelier_role(atelier)
-    require(role, "sheet.restore")
     kind, ident = ("version", data["version"]) if "version" in data else ("history", data["point"])
-    _domain(history.restore, atelier, kind, ident, credential.id)
+    history.restore(asking.api(), _atelier(atelier_id), kind, ident)
     return _sheet(atelier_id, None)
 
 
@@ -475,8 +405,7 @@ def restore(data, atelier_id):
 def export_markdown(query, slug):
     """Every sheet of the event in one markdown document with a table of contents (organiser)."""
     event = _event(slug)
-    require(event_role(event)[0], "event.export")
-    text = exporting.event_document(event, query["source"], query["lang"])
+    text = exporting.event_document(asking.api(), event, query["source"], query["lang"])
     return _download(text.encode(), "text/markdown; charset=utf-8",
                      f"{exporting.file_stem(event, query['source'])}.md")
 
@@ -487,8 +416,7 @@ def export_markdown(query, slug):
 def export_zip(query, slug):
     """One markdown file per sheet with YAML front matter, zipped (organiser)."""
     event = _event(slug)
-    require(event_role(event)[0], "event.export")
-    data = exporting.event_zip(event, query["source"], query["lang"])
+    data = exporting.event_zip(asking.api(), event, query["source"], query["lang"])
     return _download(data, "application/zip", f"{exporting.file_stem(event, query['source'])}.zip")
 
 
@@ -507,7 +435,8 @@ def import_sheets(slug):
     The report lists the ateliers created and what could not be read.
     """
     event = _event(slug)
-    require(event_role(event)[0], "event.import")
+    who = asking.api()
+    who.require(event, "event.import")  # before the body is read
     if (request.content_length or 0) > importing.MAX_IMPORT_BYTES:
         raise ApiError(413, "too_large", f"Imports are limited to {importing.MAX_IMPORT_BYTES // 1024 // 1024} MiB.")
     data = request.get_data(cache=False)
@@ -515,13 +444,13 @@ def import_sheets(slug):
         raise ApiError(413, "too_large", f"Imports are limited to {importing.MAX_IMPORT_BYTES // 1024 // 1024} MiB.")
     kind = request.mimetype
     if kind in ("application/zip", "application/x-zip-compressed"):
-        report = importing.import_zip(event, data)
+        report = importing.import_zip(who, event, data)
     elif kind in ("text/markdown", "text/plain", "text/x-markdown"):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ApiError(422, "invalid", "The markdown must be UTF-8 text.") from None
-        report = importing.import_markdown(event, text)
+        report = importing.import_markdown(who, event, text)
     else:
         raise ApiError(415, "unsupported_media_type", "Send text/markdown or application/zip.")
     return report.as_dict(), 201 if report.created else 422

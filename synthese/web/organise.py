@@ -1,24 +1,23 @@
 """The organiser's pages: create an event, manage its sessions and ateliers,
 show the join code and QR code, import and export."""
-import secrets
 from datetime import date
 
 import segno
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, url_for)
 from markupsafe import Markup
 
-from .. import access, ateliers, events, importing, members, realtime
+from .. import access, ateliers, events, importing, members
 from ..events import DomainError
 from ..extensions import db
 from ..i18n import gettext as _
 from ..models import Atelier
-from . import asking as auth, ratelimit
+from . import asking, ratelimit
 from .api import sign_in_url
-from .pages import atelier_or_404, domain_flash, event_or_404, event_role, flash_link, require
+from .pages import atelier_or_404, domain_flash, event_or_404, flash_link, forbidden, form_number
 from .security import check_csrf
 
 bp = Blueprint("organise", __name__)
+bp.register_error_handler(access.Denied, forbidden)
 
 
 def _form(*names, limit=200) -> dict[str, str]:
@@ -44,19 +43,15 @@ def _sessions(text: str) -> list[dict]:
     return found[:50]
 
 
-def _managed_event(slug: str, action: str):
-    """A form post about an event: its CSRF token checked, and the poster's right to ``action``."""
+def _managed_event(slug: str):
+    """A form post about an event: its CSRF token checked."""
     check_csrf()
-    event = event_or_404(slug)
-    require(event_role(event)[0], action)
-    return event
+    return event_or_404(slug)
 
 
-def _managed_atelier(atelier_id: int, action: str) -> Atelier:
+def _managed_atelier(atelier_id: int) -> Atelier:
     check_csrf()
-    atelier = atelier_or_404(atelier_id)
-    require(event_role(atelier.event)[0], action)
-    return atelier
+    return atelier_or_404(atelier_id)
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -67,22 +62,19 @@ def new_event():
         check_csrf()
         ratelimit.hit("event_create_ip")
         form["sessions"] = request.form.get("sessions", "")[:6000]
-        if policy != "open" and not secrets.compare_digest(form["key"].encode(), policy.encode()):
-            flash(_("La clé de création n'est pas la bonne."), "error")
+        try:
+            created = events.create_event(
+                access.PUBLIC_ASKING, form["title"], description=form["description"], place=form["place"],
+                starts_on=_date(form["starts_on"]), ends_on=_date(form["ends_on"]),
+                sessions=_sessions(form["sessions"]), key=form["key"],
+            )
+        except DomainError as exc:
+            flash(_(exc.message), "error")
         else:
-            try:
-                created = events.create_event(
-                    form["title"], description=form["description"], place=form["place"],
-                    starts_on=_date(form["starts_on"]), ends_on=_date(form["ends_on"]),
-                    sessions=_sessions(form["sessions"]),
-                )
-            except DomainError as exc:
-                flash(_(exc.message), "error")
-            else:
-                auth.sign_in(session, created.credential)
-                flash_link(_("Votre lien d'organisation : gardez-le, il ne sera plus affiché"),
-                           sign_in_url(created.token))
-                return redirect(url_for("organise.manage", slug=created.obj.slug))
+            asking.sign_in(created.credential)
+            flash_link(_("Votre lien d'organisation : gardez-le, il ne sera plus affiché"),
+                       sign_in_url(created.token))
+            return redirect(url_for("organise.manage", slug=created.obj.slug))
         return render_template("event_new.html", form=form, needs_key=policy != "open"), 422
     return render_template("event_new.html", form=form, needs_key=policy != "open")
 
@@ -90,8 +82,7 @@ def new_event():
 @bp.get("/events/<slug>/manage")
 def manage(slug):
     event = event_or_404(slug)
-    role, credential = event_role(event)
-    require(role, "event.manage")
+    role, credential = asking.page().require(event, "event.manage")
     return render_template(
         "event_manage.html", event=event, ateliers=events.ordered_ateliers(event),
         full_title=events.full_title, join_code=events.format_code(event.join_code),
@@ -101,7 +92,7 @@ def manage(slug):
 
 @bp.post("/events/<slug>/manage/details")
 def update_details(slug):
-    event = _managed_event(slug, "event.manage")
+    event = _managed_event(slug)
     form = _form("title", "place", "starts_on", "ends_on") | _form("description", limit=5000)
     try:
         changes = {**form, "starts_on": _date(form["starts_on"]), "ends_on": _date(form["ends_on"]),
@@ -109,15 +100,15 @@ def update_details(slug):
     except DomainError as exc:
         flash(_(exc.message), "error")
     else:
-        if domain_flash(events.update_event, event, **changes):
+        if domain_flash(events.update_event, asking.page(), event, **changes):
             flash(_("Événement enregistré."))
     return redirect(url_for("organise.manage", slug=slug))
 
 
 @bp.post("/events/<slug>/manage/code")
 def change_code(slug):
-    event = _managed_event(slug, "event.manage")
-    events.change_join_code(event)
+    event = _managed_event(slug)
+    events.change_join_code(asking.page(), event)
     flash(_("Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.")
           .format(code=events.format_code(event.join_code)))
     return redirect(url_for("organise.manage", slug=slug))
@@ -125,10 +116,8 @@ def change_code(slug):
 
 @bp.post("/events/<slug>/manage/members/<int:credential_id>/revoke")
 def revoke_member(slug, credential_id):
-    event = _managed_event(slug, "event.members")
-    revoked = domain_flash(members.revoke, event, credential_id, event_role(event)[1])
+    revoked = domain_flash(members.revoke, asking.page(), _managed_event(slug), credential_id)
     if revoked:
-        realtime.disconnect_credential(revoked)
         flash(_("L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.")
               .format(name=revoked.name))
     return redirect(url_for("organise.manage", slug=slug) + "#members")
@@ -136,39 +125,34 @@ def revoke_member(slug, credential_id):
 
 @bp.post("/events/<slug>/manage/organiser-link")
 def organiser_link(slug):
-    event = _managed_event(slug, "event.members")
-    flash_link(_("Nouveau lien d'organisation : gardez-le, il ne sera plus affiché"),
-               sign_in_url(members.new_organiser_link(event)))
+    token = members.new_organiser_link(asking.page(), _managed_event(slug))
+    flash_link(_("Nouveau lien d'organisation : gardez-le, il ne sera plus affiché"), sign_in_url(token))
     return redirect(url_for("organise.manage", slug=slug) + "#members")
 
 
 @bp.post("/events/<slug>/manage/sessions")
 def add_session(slug):
-    event = _managed_event(slug, "event.manage")
     form = _form("label", "time")
-    if any(s.label == form["label"] for s in event.sessions):
-        flash(_("Cette session existe déjà."), "error")
-    elif domain_flash(events.session_named, event, form["label"], form["time"][:80]):
-        db.session.commit()
+    if domain_flash(events.add_session, asking.page(), _managed_event(slug), form["label"], form["time"][:80]):
         flash(_("Session ajoutée."))
     return redirect(url_for("organise.manage", slug=slug) + "#sessions")
 
 
 @bp.post("/events/<slug>/manage/current")
 def set_current(slug):
-    event = _managed_event(slug, "event.manage")
-    if domain_flash(events.update_event, event, current_session=request.form.get("session") or None):
+    event = _managed_event(slug)
+    if domain_flash(events.update_event, asking.page(), event, current_session=request.form.get("session") or None):
         flash(_("Session en cours enregistrée."))
     return redirect(url_for("organise.manage", slug=slug) + "#sessions")
 
 
 @bp.post("/events/<slug>/manage/ateliers")
 def add_atelier(slug):
-    event = _managed_event(slug, "atelier.create")
+    event = _managed_event(slug)
     form = _form("title", "place", "porteur", "number") | _form("question", limit=2000)
-    number = int(form["number"]) if form["number"].isdigit() and 0 < int(form["number"]) < 10_000 else None
-    created = domain_flash(ateliers.create_atelier, event, form["title"], session=request.form.get("session") or None,
-                           number=number, place=form["place"], porteur=form["porteur"], question=form["question"])
+    created = domain_flash(ateliers.create_atelier, asking.page(), event, form["title"],
+                           session=request.form.get("session") or None, number=form_number(form["number"]),
+                           place=form["place"], porteur=form["porteur"], question=form["question"])
     if created:
         flash_link(_("Lien du porteur de « {title} » : envoyez-le-lui, il ne sera plus affiché").format(
             title=events.full_title(created.obj)), sign_in_url(created.token))
@@ -177,32 +161,28 @@ def add_atelier(slug):
 
 @bp.post("/ateliers/<int:atelier_id>/porteur-link")
 def porteur_link(atelier_id):
-    atelier = _managed_atelier(atelier_id, "event.manage")
+    atelier = _managed_atelier(atelier_id)
+    token = ateliers.new_porteur_link(asking.page(), atelier)
     flash_link(_("Nouveau lien du porteur de « {title} » (l'ancien reste valable)").format(
-        title=events.full_title(atelier)), sign_in_url(ateliers.new_porteur_link(atelier)))
+        title=events.full_title(atelier)), sign_in_url(token))
     return redirect(url_for("organise.manage", slug=atelier.event.slug) + "#ateliers")
 
 
 @bp.post("/ateliers/<int:atelier_id>/remove")
 def remove_atelier(atelier_id):
-    atelier = _managed_atelier(atelier_id, "atelier.remove")
+    atelier = _managed_atelier(atelier_id)
     slug, title = atelier.event.slug, events.full_title(atelier)
-    if domain_flash(ateliers.delete_atelier, atelier):
+    if domain_flash(ateliers.delete_atelier, asking.page(), atelier):
         flash(_("« {title} » a été supprimé.").format(title=title))
     return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
 
 
 @bp.post("/ateliers/<int:atelier_id>/merge")
 def merge_atelier(atelier_id):
-    source = _managed_atelier(atelier_id, "atelier.merge")
-    slug = source.event.slug
-    target = db.session.get(Atelier, request.form.get("into", type=int) or 0)
-    if target is None or target.event_id != source.event_id:
-        flash(_("Choisissez l'atelier dans lequel fusionner."), "error")
-        return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
-    title = events.full_title(source)
-    edit = domain_flash(ateliers.merge_ateliers, source, target)
-    if edit is not None:
+    source = _managed_atelier(atelier_id)
+    slug, title = source.event.slug, events.full_title(source)
+    target = domain_flash(ateliers.merge_ateliers, asking.page(), source, request.form.get("into", type=int) or 0)
+    if target is not None:
         flash(_("« {source} » a été fusionné dans « {target} ».").format(
             source=title, target=events.full_title(target)))
     return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
@@ -210,7 +190,9 @@ def merge_atelier(atelier_id):
 
 @bp.post("/events/<slug>/manage/import")
 def import_sheets(slug):
-    event = _managed_event(slug, "event.import")
+    event = _managed_event(slug)
+    who = asking.page()
+    who.require(event, "event.import")  # before the file is read
     upload = request.files.get("file")
     pasted = request.form.get("markdown", "")
     if upload and upload.filename:
@@ -218,14 +200,14 @@ def import_sheets(slug):
         if len(data) > importing.MAX_IMPORT_BYTES:
             report = importing.Report(problems=[_("Le fichier est trop gros (5 Mo au plus).")])
         elif upload.filename.lower().endswith(".zip"):
-            report = importing.import_zip(event, data)
+            report = importing.import_zip(who, event, data)
         else:
             try:
-                report = importing.import_markdown(event, data.decode("utf-8"), upload.filename)
+                report = importing.import_markdown(who, event, data.decode("utf-8"), upload.filename)
             except UnicodeDecodeError:
                 report = importing.Report(problems=[_("Le fichier n'est pas du texte UTF-8.")])
     elif pasted.strip():
-        report = importing.import_markdown(event, pasted[: importing.MAX_IMPORT_BYTES])
+        report = importing.import_markdown(who, event, pasted[: importing.MAX_IMPORT_BYTES])
     else:
         report = importing.Report(problems=[_("Choisissez un fichier ou collez du markdown.")])
     return render_template("import_report.html", event=event, report=report,
@@ -237,7 +219,7 @@ def import_sheets(slug):
 def qr(slug):
     """A page to project or print: the code, the link and a QR code, large."""
     event = event_or_404(slug)
-    require(event_role(event)[0], "event.read_members")
+    asking.page().require(event, "event.read_members")
     join_url = url_for("pages.join", code=event.join_code, _external=True)
     code = segno.make(join_url, error="m")
     svg = code.svg_inline(scale=10, dark="#000", light="#fff", title=_("QR code du lien pour rejoindre"))

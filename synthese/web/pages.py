@@ -1,16 +1,17 @@
 """HTML pages for everyone: sign-in links, joining, events, sheets, published
 versions. Thin views over the domain, with the API's rules (access.PERMISSIONS)."""
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import text
+from werkzeug.exceptions import Forbidden
 
 from .. import access, ateliers, events, history, publication, realtime, tokens
+from ..events import DomainError
 from ..extensions import db
 from ..i18n import current_lang, gettext as _
 from ..models import Atelier, Event
 from ..rendering import to_html
 from ..sheets import SECTIONS, participant_names
-from . import asking as auth, ratelimit
+from . import asking, ratelimit
 from .security import check_csrf, csp_nonce
 
 bp = Blueprint("pages", __name__)
@@ -40,27 +41,29 @@ def atelier_or_404(atelier_id: int) -> Atelier:
     return found
 
 
-def event_role(event: Event):
-    return access.best(auth.session_credentials(session), lambda c: access.role_for_event(c, event))
+def forbidden(_exc: access.Denied):
+    """The pages' answer to an action refused to who is asking."""
+    db.session.rollback()
+    return render_template("error.html", error=Forbidden()), 403
 
 
-def atelier_role(atelier: Atelier):
-    return access.best(auth.session_credentials(session), lambda c: access.role_for_atelier(c, atelier))
-
-
-def require(role: str, action: str) -> None:
-    if not access.can(role, action):
-        abort(403)
+bp.register_error_handler(access.Denied, forbidden)
 
 
 def domain_flash(call, *args, **kwargs):
-    """Run a domain call; a refusal becomes a message on the next page (None returned)."""
+    """Run an action; its refusal becomes a message on the next page (None returned)."""
     try:
         return call(*args, **kwargs)
-    except events.DomainError as exc:
+    except DomainError as exc:
         db.session.rollback()
         flash(_(exc.message), "error")
         return None
+
+
+def form_number(text: str) -> int | None:
+    """A number typed in a form: None when left empty (ateliers.check_number judges the rest)."""
+    text = text.strip()
+    return None if not text else int(text) if text.isdigit() and len(text) < 8 else -1
 
 
 def flash_link(label: str, url: str) -> None:
@@ -101,13 +104,13 @@ def sign_in(token):
     """
     credential = tokens.find(token)
     if credential is None:
-        ratelimit.hit("bad_token_ip")
+        asking.junk_token()
         abort(404, description=_("Ce lien n'est pas valide."))
     if request.method == "POST":
         check_csrf()
     elif request.headers.get("Sec-Fetch-Site", "none") not in ("none", "same-origin"):
         return render_template("sign_in.html", credential=credential, event=credential.event, role_names=ROLE_NAMES)
-    auth.sign_in(session, credential)
+    asking.sign_in(credential)
     if credential.atelier_id:
         return redirect(url_for("pages.atelier", atelier_id=credential.atelier_id))
     return redirect(url_for("pages.event", slug=credential.event.slug))
@@ -120,18 +123,14 @@ def join(code):
     form = {"code": code, "name": "", "organisation": "", "next": request.args.get("next", "")}
     if request.method == "POST":
         check_csrf()
-        ratelimit.hit("join_ip")
         form = {k: request.form.get(k, "").strip()[:200] for k in form}
         event = events.event_by_code(form["code"])
+        created = domain_flash(ratelimit.joining, event, lambda: events.join(
+            event, form["code"], form["name"], form["organisation"]))
         if event is None:
-            ratelimit.hit("bad_code_ip")
             flash(_("Ce code n'ouvre aucun événement."), "error")
-        elif not form["name"]:
-            flash(_("Indiquez votre nom."), "error")
-        else:
-            ratelimit.hit("join_code", event.id)
-            created = events.join(event, form["code"], form["name"], form["organisation"])
-            auth.sign_in(session, created.obj)
+        elif created is not None:
+            asking.sign_in(created.obj)
             target = form["next"]
             if not (target.startswith("/ateliers/") and target[10:].isdigit()):
                 target = url_for("pages.event", slug=event.slug)
@@ -143,7 +142,7 @@ def join(code):
 def event(slug):
     """Members: the programme, live (the organiser's dashboard); anyone else: published sheets."""
     found = event_or_404(slug)
-    role, credential = event_role(found)
+    role, _credential = asking.page().on_event(found)
     ordered = events.ordered_ateliers(found)
     if not access.can(role, "event.read_members"):
         published = [(a, publication.public_version(a)) for a in ordered]
@@ -172,16 +171,16 @@ def propose(slug):
     """Open space: a participant proposes an atelier and becomes its porteur."""
     check_csrf()
     found = event_or_404(slug)
-    role, credential = event_role(found)
-    require(role, "atelier.propose")
-    ratelimit.hit("propose_token", credential.id)
+    who = asking.page()
+    role, credential = who.on_event(found)
+    if access.can(role, "atelier.propose"):
+        ratelimit.hit("propose_token", credential.id)
     title = request.form.get("title", "").strip()[:200]
     question = request.form.get("question", "").strip()[:2000]
-    created = domain_flash(ateliers.propose, found, credential, title, question,
-                           request.form.get("session") or None)
+    created = domain_flash(ateliers.propose, who, found, title, question, request.form.get("session") or None)
     if created is None:
         return redirect(url_for("pages.event", slug=slug))
-    auth.sign_in(session, created.credential)
+    asking.sign_in(created.credential)
     flash_link(_("Votre lien de porteur, à garder pour revenir depuis un autre appareil"),
                url_for("pages.sign_in", token=created.token, _external=True))
     return redirect(url_for("pages.atelier", atelier_id=created.obj.id))
@@ -191,7 +190,7 @@ def propose(slug):
 def atelier(atelier_id):
     """Members: the live sheet. Anyone else: its latest published version, or the join form."""
     found = atelier_or_404(atelier_id)
-    role, credential = atelier_role(found)
+    role, credential = asking.page().on_atelier(found)
     if not access.can(role, "sheet.read_live"):
         version = publication.public_version(found)
         if version is not None:
@@ -233,7 +232,7 @@ def atelier(atelier_id):
 def version(atelier_id, number):
     """A published version: members read every one, the public those of a published sheet."""
     found = atelier_or_404(atelier_id)
-    role, _credential = atelier_role(found)
+    role, _credential = asking.page().on_atelier(found)
     if access.can(role, "sheet.read_live"):
         shown = publication.version(found, number)
     else:
@@ -259,22 +258,15 @@ def render_version(atelier: Atelier, shown, role: str):
     )
 
 
-def _sheet_post(atelier_id: int, action: str):
-    """A form post about a sheet: its CSRF token checked, and the poster's right to ``action``.
-
-    Returns the atelier and the poster's credential.
-    """
+def _sheet_post(atelier_id: int) -> Atelier:
+    """A form post about a sheet: its CSRF token checked."""
     check_csrf()
-    found = atelier_or_404(atelier_id)
-    role, credential = atelier_role(found)
-    require(role, action)
-    return found, credential
+    return atelier_or_404(atelier_id)
 
 
 @bp.post("/ateliers/<int:atelier_id>/publish")
 def publish(atelier_id):
-    found, credential = _sheet_post(atelier_id, "sheet.publish")
-    result = domain_flash(publication.publish, found, credential)
+    result = domain_flash(publication.publish, asking.page(), _sheet_post(atelier_id))
     if result:
         shown, new = result
         flash(_("Version {n} publiée.").format(n=shown.number) if new
@@ -284,8 +276,7 @@ def publish(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/unpublish")
 def unpublish(atelier_id):
-    found, _credential = _sheet_post(atelier_id, "sheet.unpublish")
-    publication.unpublish(found)
+    publication.unpublish(asking.page(), _sheet_post(atelier_id))
     flash(_("La fiche n'est plus publique."))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
 
@@ -293,8 +284,7 @@ def unpublish(atelier_id):
 @bp.post("/ateliers/<int:atelier_id>/versions/<int:number>/restore")
 def restore(atelier_id, number):
     """Bring the live sheet back to a published version, as a new edit."""
-    found, credential = _sheet_post(atelier_id, "sheet.restore")
-    edit = domain_flash(history.restore, found, "version", number, credential.id)
+    edit = domain_flash(history.restore, asking.page(), _sheet_post(atelier_id), "version", number)
     if edit is not None:
         flash(_("La fiche a retrouvé le texte de la version {n}.").format(n=number))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
@@ -304,19 +294,13 @@ def restore(atelier_id, number):
 def edit_atelier(atelier_id):
     """What the programme says of an atelier: organiser, or its porteur."""
     found = atelier_or_404(atelier_id)
-    role, _credential = atelier_role(found)
-    require(role, "atelier.edit")
+    asking.page().require(found, "atelier.edit")
     if request.method == "POST":
         check_csrf()
         changes = {k: request.form.get(k, "").strip() for k in ("title", "place", "porteur", "question")}
         changes["session"] = request.form.get("session") or None
-        number = request.form.get("number", "").strip()
-        if number:
-            if not number.isdigit() or not 0 < int(number) < 10_000:
-                flash(_("Le numéro doit être un nombre entre 1 et 9999."), "error")
-                return redirect(request.path)
-            changes["number"] = int(number)
-        if domain_flash(ateliers.update_atelier, found, role, **changes):
+        changes["number"] = form_number(request.form.get("number", ""))
+        if domain_flash(ateliers.update_atelier, asking.page(), found, **changes):
             flash(_("Atelier modifié."))
             return redirect(url_for("pages.atelier", atelier_id=atelier_id))
         return redirect(request.path)

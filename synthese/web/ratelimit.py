@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
+from ..events import DomainError
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -120,3 +122,20 @@ def init_app(app) -> None:
 def hit(name: str, key: object = None) -> None:
     """Count an attempt of the current request (keyed by client IP when no key is given)."""
     current_app.extensions["synthese.limiter"].hit(name, request.remote_addr if key is None else key)
+
+
+def joining(event, attempt):
+    """A join attempt, counted: per address and per event code, and wrong
+    codes once known wrong, so that a right code is never refused for
+    others' mistakes (a venue's NAT). ``event`` None: no event has that code."""
+    hit("join_ip")
+    if event is None:
+        hit("bad_code_ip")
+        return None
+    hit("join_code", event.id)
+    try:
+        return attempt()
+    except DomainError as exc:
+        if exc.code == "bad_code":
+            hit("bad_code_ip")
+        raise

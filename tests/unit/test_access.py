@@ -2,6 +2,7 @@
 import pytest
 
 from synthese import access, ateliers, events, tokens
+from synthese.access import OPERATOR
 
 # The whole matrix, written out: (role, action) -> allowed.
 MEMBER = {"event.read_public", "event.read_members", "sheet.read_published", "sheet.read_live",
@@ -25,7 +26,7 @@ def test_permission_matrix(role, action):
 
 def test_roles_on_ateliers(make_atelier):
     atelier, porteur_token, organiser_token = make_atelier()
-    sibling = ateliers.create_atelier(atelier.event, "Autre atelier", session="Session 2")
+    sibling = ateliers.create_atelier(OPERATOR, atelier.event, "Autre atelier", session="Session 2")
     participant = events.join(atelier.event, atelier.event.join_code, "Anna").token
     _, other_porteur, other_organiser = make_atelier()
     role = lambda token, a=atelier: access.role_for_atelier(tokens.find(token), a)  # noqa: E731

@@ -7,6 +7,7 @@ from synthese import access, ateliers, events, tokens
 from synthese.extensions import db
 from synthese.documents import DocumentStore
 from synthese.models import Credential
+from synthese.access import OPERATOR
 
 
 def test_create_event_issues_an_organiser_token_stored_hashed(make_event):
@@ -32,8 +33,8 @@ def test_sessions_are_created_in_order(make_event):
 
 def test_ateliers_are_numbered_per_session_and_titled_like_sheets(make_atelier):
     first, _, _ = make_atelier(title="Emergence", session="Session 1")
-    second = ateliers.create_atelier(first.event, "Commande publique", session="Session 1").obj
-    other = ateliers.create_atelier(first.event, "Participation", session="Session 2").obj
+    second = ateliers.create_atelier(OPERATOR, first.event, "Commande publique", session="Session 1").obj
+    other = ateliers.create_atelier(OPERATOR, first.event, "Participation", session="Session 2").obj
     assert (first.number, second.number, other.number) == (1, 2, 1)
     assert events.full_title(first) == "Atelier 1 - Emergence - Session 1"
     assert events.ordered_ateliers(first.event) == [first, second, other]

@@ -8,6 +8,7 @@ from synthese.events import DomainError
 from synthese.extensions import db
 from synthese.sheets import read_fields
 from tests.conftest import sheet_update
+from synthese.access import OPERATOR
 
 
 def test_compaction_keeps_the_state_it_folds(make_atelier):
@@ -33,7 +34,7 @@ def test_restore_is_an_edit_that_connected_copies_merge(make_atelier):
     atelier, _, _ = make_atelier()
     store = current_store()
     store.append([Pending(atelier.id, sheet_update(synthese="Texte publié é😀."))])
-    publication.publish(atelier, None)
+    publication.publish(OPERATOR, atelier)
     client = Doc()
     client.apply_update(store.state(atelier.id))
     typed = client.get("synthese", type=Text)
@@ -43,14 +44,14 @@ def test_restore_is_an_edit_that_connected_copies_merge(make_atelier):
     before = client.get_state()
     typed.insert(0, "[en direct] ")
     concurrent = client.get_update(before)
-    edit = history.restore(atelier, "version", 1)
+    edit = history.restore(OPERATOR, atelier, "version", 1)
     store.append([Pending(atelier.id, concurrent)])
     client.apply_update(edit)
     assert read_fields(client)["synthese"] == "[en direct] Texte publié é😀."
     assert store.fields(atelier.id)["synthese"] == "[en direct] Texte publié é😀."
     # Restoring again changes nothing but that live typing stays.
-    assert history.restore(atelier, "version", 1) != b""
+    assert history.restore(OPERATOR, atelier, "version", 1) != b""
     assert store.fields(atelier.id)["synthese"] == "Texte publié é😀."
-    assert history.restore(atelier, "version", 1) == b""
+    assert history.restore(OPERATOR, atelier, "version", 1) == b""
     with pytest.raises(DomainError):
-        history.restore(atelier, "version", 9)
+        history.restore(OPERATOR, atelier, "version", 9)

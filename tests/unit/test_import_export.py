@@ -11,6 +11,7 @@ from synthese import ateliers, exporting, importing, publication
 from synthese.documents import Pending, current_store
 from synthese.markdown import parse
 from tests.conftest import sheet_update
+from synthese.access import OPERATOR
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: A sheet as written in a pad, in the shape of ../shared/examples/atelier-sheet.txt.
@@ -27,9 +28,9 @@ HOSTILE = {
 def forum(make_event):
     event = make_event("Forum des labs", sessions=[{"label": "Session 1"}, {"label": "Session 2"}]).obj
     store = current_store()
-    first = ateliers.create_atelier(event, "Emergence", session="Session 1", number=2, porteur="Sophie").obj
-    second = ateliers.create_atelier(event, "Données ouvertes", session="Session 2", number=1).obj
-    third = ateliers.create_atelier(event, "Commande publique - achats", session="Session 1", number=1).obj
+    first = ateliers.create_atelier(OPERATOR, event, "Emergence", session="Session 1", number=2, porteur="Sophie").obj
+    second = ateliers.create_atelier(OPERATOR, event, "Données ouvertes", session="Session 2", number=1).obj
+    third = ateliers.create_atelier(OPERATOR, event, "Commande publique - achats", session="Session 1", number=1).obj
     store.append([Pending(first.id, sheet_update(synthese="Une synthèse.\n\n- un point", discussion="Débat."))])
     store.append([Pending(second.id, sheet_update(**HOSTILE))])
     store.append([Pending(third.id, sheet_update(participants="Anna\nCécile\n"))])
@@ -38,22 +39,22 @@ def forum(make_event):
 
 def test_export_import_export_gives_the_same_markdown(make_event):
     event, *_ = forum(make_event)
-    exported = exporting.event_document(event)
+    exported = exporting.event_document(OPERATOR, event)
     copy = make_event("Forum des labs").obj
-    report = importing.import_markdown(copy, exported)
+    report = importing.import_markdown(OPERATOR, copy, exported)
     assert report.problems == []
     assert [c["title"] for c in report.created] == ["Commande publique - achats", "Emergence", "Données ouvertes"]
-    assert exporting.event_document(copy) == exported
+    assert exporting.event_document(OPERATOR, copy) == exported
 
 
 def test_hostile_text_is_exported_verbatim(make_event):
     event, _, second, _ = forum(make_event)
-    text = exporting.event_document(event)
+    text = exporting.event_document(OPERATOR, event)
     for key in ("question", "porteur", "discussion"):
         assert HOSTILE[key] in text
     assert HOSTILE["synthese"].strip("\n") in text
     copy = make_event("Copie").obj
-    importing.import_markdown(copy, text)
+    importing.import_markdown(OPERATOR, copy, text)
     imported = next(a for a in copy.ateliers if a.title == "Données ouvertes")
     fields = current_store().fields(imported.id)
     assert fields["discussion"] == HOSTILE["discussion"]
@@ -63,8 +64,8 @@ def test_hostile_text_is_exported_verbatim(make_event):
 
 def test_zip_has_one_file_per_sheet_with_front_matter(make_event):
     event, first, *_ = forum(make_event)
-    publication.publish(first, None)
-    data = exporting.event_zip(event)
+    publication.publish(OPERATOR, first)
+    data = exporting.event_zip(OPERATOR, event)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
         assert len(names) == 3 and all(n.endswith(".md") for n in names)
@@ -78,19 +79,19 @@ def test_zip_has_one_file_per_sheet_with_front_matter(make_event):
     assert body.lstrip().startswith("# Atelier 2 - Emergence - Session 1\n")
     # The zip imports back into the same sheets.
     copy = make_event("Copie").obj
-    report = importing.import_zip(copy, data)
+    report = importing.import_zip(OPERATOR, copy, data)
     assert report.problems == [] and len(report.created) == 3
-    assert exporting.event_document(copy).split("\n", 1)[1] == exporting.event_document(event).split("\n", 1)[1]
+    assert exporting.event_document(OPERATOR, copy).split("\n", 1)[1] == exporting.event_document(OPERATOR, event).split("\n", 1)[1]
 
 
 def test_published_export_has_published_versions_only(make_event):
     event, first, second, _ = forum(make_event)
-    publication.publish(first, None)
+    publication.publish(OPERATOR, first)
     current_store().append([Pending(first.id, sheet_update(question="Ajout après publication"))])
-    text = exporting.event_document(event, exporting.PUBLISHED)
+    text = exporting.event_document(OPERATOR, event, exporting.PUBLISHED)
     assert "Atelier 2 - Emergence - Session 1" in text and "Données ouvertes" not in text
     assert "Ajout après publication" not in text
-    with zipfile.ZipFile(io.BytesIO(exporting.event_zip(event, exporting.PUBLISHED))) as archive:
+    with zipfile.ZipFile(io.BytesIO(exporting.event_zip(OPERATOR, event, exporting.PUBLISHED))) as archive:
         (name,) = archive.namelist()
         assert "version: 1\n" in archive.read(name).decode()
 
@@ -101,7 +102,7 @@ def test_import_of_a_pad_sheet_written_as_markdown(make_event):
     lines = PAD.read_text().split("\n")
     text = "\n".join("## " + l if l in titles else "# " + l if l.startswith("Atelier 4 - ") else l for l in lines)
     event = make_event("Forum").obj
-    report = importing.import_markdown(event, text)
+    report = importing.import_markdown(OPERATOR, event, text)
     assert report.problems == [] and len(report.created) == 1
     (atelier,) = event.ateliers
     assert (atelier.number, atelier.title, atelier.session.label) == (4, "Tiers-lieux et services publics", "Session 2")
@@ -118,7 +119,7 @@ def test_import_of_a_pad_sheet_written_as_markdown(make_event):
 def test_import_of_one_sheet_fixture(make_event):
     event = make_event("Forum").obj
     text = (FIXTURES / "atelier-donnees.md").read_text()
-    report = importing.import_markdown(event, text)
+    report = importing.import_markdown(OPERATOR, event, text)
     assert report.problems == []
     assert exporting.sheet_document(exporting.sheets(event)[0]) == text
 
@@ -128,17 +129,17 @@ def test_import_reports_what_it_cannot_read(make_event):
     text = ("Quelques notes en vrac.\n\n# Programme\n\nDu texte sans fiche.\n\n"
             "# Atelier 1 - Gardé - Session 1\n\n## Question\n\nQ ?\n\n"
             f"# Atelier 2 - {'x' * 300}\n\n## Synthèse\n\nS.\n")
-    report = importing.import_markdown(event, text, "notes.md")
+    report = importing.import_markdown(OPERATOR, event, text, "notes.md")
     assert [c["title"] for c in report.created] == ["Gardé"]
     assert len(report.problems) == 3, report.problems
     assert any("Programme" in p and "belongs to no sheet" in p for p in report.problems)
     assert any("before the first heading" in p for p in report.problems)
     assert any("too long" in p for p in report.problems)
     # Importing the same file again creates no duplicate.
-    again = importing.import_markdown(event, text)
+    again = importing.import_markdown(OPERATOR, event, text)
     assert again.created == [] and any("already exists" in p for p in again.problems)
-    assert importing.import_markdown(event, "juste du texte").problems[0].startswith("No sheet found")
-    assert importing.import_zip(event, b"not a zip").problems == ["This file is not a zip archive."]
+    assert importing.import_markdown(OPERATOR, event, "juste du texte").problems[0].startswith("No sheet found")
+    assert importing.import_zip(OPERATOR, event, b"not a zip").problems == ["This file is not a zip archive."]
 
 
 def test_parse_keeps_heading_like_text_inside_sections():
@@ -178,7 +179,7 @@ def test_headings_keep_their_meaning():
 ])
 def test_front_matter_that_cannot_be_read_is_a_line_of_the_report(make_event, head, why):
     event = make_event().obj
-    report = importing.import_markdown(event, f"---\n{head}\n---\n{ONE_SHEET}")
+    report = importing.import_markdown(OPERATOR, event, f"---\n{head}\n---\n{ONE_SHEET}")
     assert [c["title"] for c in report.created] == ["Emergence"]
     assert any(why in p for p in report.problems), report.problems
 
@@ -186,7 +187,7 @@ def test_front_matter_that_cannot_be_read_is_a_line_of_the_report(make_event, he
 def test_an_import_creates_a_bounded_number_of_sheets(make_event):
     event = make_event().obj
     text = "".join(f"# Atelier {n} - T{n}\n\n## Question\n\nq\n\n" for n in range(1, importing.MAX_SHEETS + 40))
-    report = importing.import_markdown(event, text)
+    report = importing.import_markdown(OPERATOR, event, text)
     assert len(report.created) == importing.MAX_SHEETS
     assert any(f"only {importing.MAX_SHEETS} sheets" in p for p in report.problems)
 
@@ -216,7 +217,7 @@ def test_unreadable_zip_members_are_lines_of_the_report(make_event, tweak, why):
     event = make_event().obj
     data = _zip({"a.md": ONE_SHEET.encode() * 20, "b.md": ONE_SHEET.replace("1 - Emergence", "2 - Autre").encode()},
                 tweak)
-    report = importing.import_zip(event, data)
+    report = importing.import_zip(OPERATOR, event, data)
     assert [c["title"] for c in report.created] == ["Autre"]
     assert any(p.startswith("a.md:") and why in p for p in report.problems), report.problems
 
@@ -243,5 +244,5 @@ def _damage_data(data: bytearray) -> None:
 
 def test_an_archive_that_is_not_one_is_a_line_of_the_report(make_event):
     event = make_event().obj
-    report = importing.import_zip(event, b"PK\x05\x06" + b"\x00" * 10)
+    report = importing.import_zip(OPERATOR, event, b"PK\x05\x06" + b"\x00" * 10)
     assert report.problems == ["This file is not a zip archive."]

@@ -8,6 +8,7 @@ from synthese.events import full_title
 from synthese.exporting import event_document
 from synthese.markdown import sheet_markdown
 from tests.conftest import sheet_update
+from synthese.access import OPERATOR
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "atelier-donnees.md"
 
@@ -37,11 +38,11 @@ def test_empty_sections_keep_their_headings(make_atelier):
 
 def test_event_export_orders_sheets_and_lists_them(make_event):
     event = make_event("Forum 2026", sessions=[{"label": "Session 1"}, {"label": "Session 2"}]).obj
-    late = ateliers.create_atelier(event, "Participation", session="Session 2", number=1).obj
-    early = ateliers.create_atelier(event, "Emergence", session="Session 1", number=2).obj
+    late = ateliers.create_atelier(OPERATOR, event, "Participation", session="Session 2", number=1).obj
+    early = ateliers.create_atelier(OPERATOR, event, "Emergence", session="Session 1", number=2).obj
     DocumentStore(db.engine).append([Pending(early.id, sheet_update(question="Q early")),
                             Pending(late.id, sheet_update(question="Q late"))])
-    text = event_document(event)
+    text = event_document(OPERATOR, event)
     assert text.startswith("# Forum 2026\n\n## Sommaire\n\n- [Atelier 2 - Emergence - Session 1](#atelier-2---emergence---session-1)\n")
     assert text.index("## Atelier 2 - Emergence - Session 1") < text.index("## Atelier 1 - Participation - Session 2")
     assert "### Question\n\nQ early\n" in text

@@ -4,6 +4,7 @@ import pytest
 from synthese import access, events, members, tokens
 from synthese.tokens import from_session as session_credentials
 from synthese.events import DomainError
+from synthese.access import OPERATOR, asking
 
 
 @pytest.fixture
@@ -26,32 +27,32 @@ def test_members_lists_organisers_porteurs_then_participants_by_name(forum):
 def test_a_revoked_token_opens_nothing_and_others_keep_theirs(forum):
     anna, anna_token = forum["anna"]
     _, basile_token = forum["basile"]
-    revoked = members.revoke(forum["event"], anna.id, by=forum["organiser"])
+    revoked = members.revoke(asking(forum["organiser"]), forum["event"], anna.id)
     assert revoked.revoked_at is not None
     assert tokens.find(anna_token) is None
     assert tokens.find(basile_token).name == "Basile"
     # A browser signed in with it loses it too.
     assert session_credentials({"credentials": [anna.id, forum["porteur"].id]}) == [forum["porteur"]]
     # Revoking again changes nothing.
-    assert members.revoke(forum["event"], anna.id, by=forum["organiser"]).revoked_at == revoked.revoked_at
+    assert members.revoke(asking(forum["organiser"]), forum["event"], anna.id).revoked_at == revoked.revoked_at
 
 
 def test_nobody_revokes_the_access_they_use_nor_one_of_another_event(forum, make_event):
     with pytest.raises(DomainError) as own:
-        members.revoke(forum["event"], forum["organiser"].id, by=forum["organiser"])
+        members.revoke(asking(forum["organiser"]), forum["event"], forum["organiser"].id)
     assert own.value.code == "conflict"
     other = make_event("Autre forum")
     with pytest.raises(DomainError) as elsewhere:
-        members.revoke(other.obj, forum["anna"][0].id, by=other.credential)
+        members.revoke(asking(other.credential), other.obj, forum["anna"][0].id)
     assert elsewhere.value.code == "not_found"
     assert tokens.find(forum["anna"][1]) is not None
 
 
 def test_a_new_organiser_link_lets_the_old_one_be_revoked(forum):
-    new_token = members.new_organiser_link(forum["event"])
+    new_token = members.new_organiser_link(OPERATOR, forum["event"])
     newcomer = tokens.find(new_token)
     assert newcomer.role == access.ORGANISER and newcomer.event_id == forum["event"].id
-    members.revoke(forum["event"], forum["organiser"].id, by=newcomer)
+    members.revoke(asking(newcomer), forum["event"], forum["organiser"].id)
     assert [c.id for c in members.members(forum["event"]) if c.revoked_at is None and c.role == access.ORGANISER] \
         == [newcomer.id]
 

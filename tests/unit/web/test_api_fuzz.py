@@ -19,6 +19,7 @@ def api_schema(tmp_path):
     from flask_migrate import upgrade
 
     from synthese import ateliers, create_app, events
+    from synthese.access import OPERATOR
     from synthese.documents import Pending, current_store
     from synthese.extensions import db
 
@@ -27,8 +28,8 @@ def api_schema(tmp_path):
                       "SYNTHESE_RATE_LIMITS": "off"})
     with app.app_context():
         upgrade()
-        created = events.create_event("Forum", sessions=[{"label": "Session 1"}])
-        atelier = ateliers.create_atelier(created.obj, "Emergence", session="Session 1", porteur="Sophie").obj
+        created = events.create_event(OPERATOR, "Forum", sessions=[{"label": "Session 1"}])
+        atelier = ateliers.create_atelier(OPERATOR, created.obj, "Emergence", session="Session 1", porteur="Sophie").obj
         current_store().append([Pending(atelier.id, sheet_update(synthese="Texte à publier."))])
         target = {"slug": created.obj.slug, "atelier_id": atelier.id, "token": created.token}
         db.session.remove()

@@ -7,6 +7,7 @@ from synthese import events, exporting, i18n, publication
 from synthese.documents import Pending, current_store
 from tests.conftest import ROOT, sheet_update
 from tests.unit.test_import_export import HOSTILE
+from synthese.access import OPERATOR
 
 
 def csrf(client, path):
@@ -113,7 +114,7 @@ def test_publish_and_read_publicly(app, client, make_atelier):
 
 def test_open_space_proposal_form(app, client, make_event):
     created = make_event(sessions=[{"label": "Session 1"}])
-    events.update_event(created.obj, open_space=True)
+    events.update_event(OPERATOR, created.obj, open_space=True)
     slug = created.obj.slug
     token = csrf(client, "/join")
     client.post("/join", data={"csrf": token, "code": created.obj.join_code, "name": "Anna"})

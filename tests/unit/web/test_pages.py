@@ -3,6 +3,7 @@ import json
 import re
 
 from synthese import ateliers, events
+from synthese.access import OPERATOR
 
 
 def csrf(client, path="/join"):
@@ -70,7 +71,7 @@ def test_join_form_reports_a_wrong_code(client):
 
 def test_user_text_is_escaped(client, make_event):
     created = make_event('<script>alert("titre")</script>')
-    ateliers.create_atelier(created.obj, '<img src=x onerror=alert(1)>', porteur="</script><script>alert(2)</script>")
+    ateliers.create_atelier(OPERATOR, created.obj, '<img src=x onerror=alert(1)>', porteur="</script><script>alert(2)</script>")
     client.get(f"/t/{created.token}")
     page = client.get(f"/events/{created.obj.slug}").get_data(as_text=True)
     assert "<script>alert" not in page and "<img src=x" not in page
