@@ -67,6 +67,34 @@ def test_merge_reaches_people_connected_to_the_target(live):
     target_client.disconnect()
 
 
+def test_merging_from_the_organisers_page_tells_the_people_on_the_merged_sheet(live):
+    """The page's merge is the API's: the action tells the room, whichever door called it."""
+    import re
+
+    room = live.new_atelier()
+    source = live.post(f"/api/events/{room['slug']}/ateliers", {"title": "Doublon"}, token=room["organiser"])
+    writer = YClient(live.base_url, source["id"], room["participant"], "writer").connect()
+    writer.append("discussion", "Idée du doublon.")
+    writer.wait_saved()
+    removed = []
+    writer.sio.on("synthese:removed", lambda *a: removed.append(True), namespace=writer.namespace)
+    browser = requests.Session()
+    browser.get(f"{live.base_url}/t/{room['organiser']}").raise_for_status()
+    manage = browser.get(f"{live.base_url}/events/{room['slug']}/manage")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', manage.text)[1]
+
+    answer = browser.post(f"{live.base_url}/ateliers/{source['id']}/merge",
+                          data={"csrf": csrf, "into": room["id"]}, allow_redirects=False)
+    assert answer.status_code == 302
+    wait_until(lambda: removed == [True], message="the merged sheet's room told it is gone")
+    assert live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["discussion"] \
+        == "Idée du doublon."
+    # What the writer still sends goes nowhere and harms nothing.
+    writer.append("discussion", " Trop tard.")
+    assert live.get("/healthz").ok
+    writer.disconnect()
+
+
 def test_removing_an_atelier_tells_its_room(live):
     room = live.new_atelier()
     client = YClient(live.base_url, room["id"], room["participant"]).connect()
