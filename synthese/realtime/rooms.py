@@ -19,7 +19,7 @@ from ..documents import EMPTY_UPDATE, Appended, DocumentStore, Pending, check_by
 from ..extensions import db, socketio
 from ..models import Atelier
 from ..yjs import InvalidUpdate, Missing
-from . import awareness, buckets, frames
+from . import awareness, buckets, overrides
 from . import roster as rosters
 from .pipeline import UpdatePipeline
 
@@ -210,7 +210,7 @@ class Realtime:
         self.catch_up(atelier_id)
 
     def control(self, event: str, data) -> None:
-        """A message to every process (frames.CONTROL), this one included."""
+        """A message to every process (overrides.FramesMixin.CONTROL), this one included."""
         if event == "synthese:close-credentials":
             credential_ids, atelier_ids = data
             _close_sockets(self, set(credential_ids), set(atelier_ids))
@@ -290,7 +290,7 @@ def init_app(app) -> None:
         app,
         async_mode=async_mode,
         message_queue=redis_url,
-        client_manager=frames.manager_for(redis_url),
+        client_manager=overrides.manager_for(redis_url),
         namespaces="*",
         # The y-socket.io client speaks WebSocket only; long polling would
         # also need sticky sessions behind several processes.
@@ -550,9 +550,7 @@ def _announced_by_others(rt: Realtime, conn: Connection, claims: list[int]) -> i
 
 def _backlogged(sid: str, namespace: str) -> bool:
     """Whether a socket has not read what was sent to it yet."""
-    eio_sid = socketio.server.manager.eio_sid_from_sid(sid, namespace)
-    eio_socket = socketio.server.eio.sockets.get(eio_sid) if eio_sid else None
-    return eio_socket is not None and not eio_socket.queue.empty()
+    return overrides.unread(socketio.server, sid, namespace)
 
 
 def close_room(atelier_id: int) -> None:

@@ -9,7 +9,7 @@ import socketio
 from engineio import packet as eio_packet
 from geventwebsocket.websocket import Header
 
-from synthese.realtime import frames as broadcast
+from synthese.realtime import frames, overrides
 from tests.conftest import need, port_open
 from tests.ysocket import wait_until
 
@@ -18,7 +18,7 @@ from tests.ysocket import wait_until
 @pytest.mark.parametrize("kind", [bytes, str])
 def test_frame_decodes_as_one_final_unmasked_frame(size, kind):
     payload = b"\x07" * size if kind is bytes else "é" * (size // 2) + "a" * (size % 2)
-    stream = io.BytesIO(broadcast.frame(payload))
+    stream = io.BytesIO(frames.frame(payload))
     header = Header.decode_header(stream)
     body = payload if kind is bytes else payload.encode("utf-8")
     assert header.fin and not header.mask and not header.flags
@@ -29,21 +29,21 @@ def test_frame_decodes_as_one_final_unmasked_frame(size, kind):
 
 def test_event_with_binary_data_is_a_text_packet_then_its_attachment():
     server = socketio.Server()
-    parts = [p.encode() for p in broadcast.encode_event(server, "sync-update", b"\x01\x02", "/yjs|atelier-7")]
+    parts = [p.encode() for p in frames.encode_event(server, "sync-update", b"\x01\x02", "/yjs|atelier-7")]
     assert parts == ['451-/yjs|atelier-7,["sync-update",{"_placeholder":true,"num":0}]', b"\x01\x02"]
 
 
 def test_frames_travel_as_one_binary_engineio_packet():
-    blob = broadcast.Frames(broadcast.frame("4x") + broadcast.frame(b"y"))
+    blob = frames.Frames(frames.frame("4x") + frames.frame(b"y"))
     pkt = eio_packet.Packet(eio_packet.MESSAGE, blob)
     # engine.io's writer sends pkt.encode(): the frames themselves, still marked as such.
-    assert pkt.encode() is blob and isinstance(pkt.encode(), broadcast.Frames)
+    assert pkt.encode() is blob and isinstance(pkt.encode(), frames.Frames)
 
 
 def test_redis_manager_builds_frames_below_the_pubsub_layer():
     """Publishing to Redis stays python-socketio's; the local delivery of what comes back is ours."""
-    mro = broadcast.FramesRedisManager.__mro__
-    assert mro.index(socketio.PubSubManager) < mro.index(broadcast.FramesMixin) < mro.index(socketio.Manager)
+    mro = overrides.FramesRedisManager.__mro__
+    assert mro.index(socketio.PubSubManager) < mro.index(overrides.FramesMixin) < mro.index(socketio.Manager)
 
 
 def manager_with_room(send_frames: bool):
@@ -52,7 +52,7 @@ def manager_with_room(send_frames: bool):
     server.eio.sent = []
     server.eio.send_packet = lambda eio_sid, pkt: server.eio.sent.append((eio_sid, pkt.encode()))
     server._send_eio_packet = server.eio.send_packet
-    manager = broadcast.FramesManager()
+    manager = overrides.FramesManager()
     manager.set_server(server)
     manager.send_frames = send_frames
     for eio_sid in ("a", "b", "c"):
@@ -84,8 +84,8 @@ def test_without_our_websockets_the_manager_sends_as_python_socketio():
 def test_pubsub_batches_keep_order_and_group_only_runs_of_emits():
     emit = lambda i: {"method": "emit", "data": [i], "host_id": "h"}  # noqa: E731
     disconnect = {"method": "disconnect", "sid": "s", "host_id": "h"}
-    assert broadcast.batches([emit(1)], "h") == [emit(1)]
-    assert broadcast.batches([emit(1), emit(2), disconnect, emit(3)], "h") == [
+    assert frames.batches([emit(1)], "h") == [emit(1)]
+    assert frames.batches([emit(1), emit(2), disconnect, emit(3)], "h") == [
         {"method": "emit", "batch": [emit(1), emit(2)], "host_id": "h"}, disconnect, emit(3)]
 
 
@@ -109,7 +109,7 @@ def redis_processes(*rooms_of_each, grace=None):
     channel = f"synthese-test-{uuid.uuid4().hex}"
     servers = []
     for index, rooms in enumerate(rooms_of_each):
-        manager = broadcast.FramesRedisManager("redis://127.0.0.1:6379/0", channel=channel)
+        manager = overrides.FramesRedisManager("redis://127.0.0.1:6379/0", channel=channel)
         if grace is not None:
             manager.IDLE_GRACE = grace
         server = socketio.Server(async_mode="threading", client_manager=manager)

@@ -11,9 +11,8 @@ from engineio import packet
 from engineio.socket import Socket as EngineIOSocket
 from geventwebsocket.websocket import Header, Stream
 
-from synthese.realtime import wsserver
-from synthese.realtime.frames import Frames, frame
-from synthese.realtime.wsserver import unmask
+from synthese.realtime import overrides
+from synthese.realtime.frames import Frames, frame, unmask
 
 
 @pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 127, 4096, 100_003])
@@ -32,7 +31,7 @@ def test_unmask_keeps_leading_and_trailing_zero_bytes():
     assert unmask(payload, mask) == bytes([0, 0, 0, 0, 1, 2, 2, 6])
 
 
-# -- writing relays at once (wsserver.write_now) --------------------------------
+# -- writing relays at once (overrides.write_now) --------------------------------
 
 
 class _Handler:
@@ -49,7 +48,7 @@ def linked_socket():
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     handler = _Handler(ours)
-    ws = wsserver.WebSocket({}, Stream(handler), handler)
+    ws = overrides.WebSocket({}, Stream(handler), handler)
     eio_socket = EngineIOSocket(engineio.Server(async_mode="gevent"), "sid")
     eio_socket.connected = eio_socket.upgraded = True
     eio_socket.websocket = ws
@@ -75,7 +74,7 @@ def writer(eio_socket, ws):
 def test_an_idle_socket_is_written_at_once():
     eio_socket, ws, peer = linked_socket()
     frames = Frames(frame(b"\x00\x01relay"))
-    assert wsserver.write_now(eio_socket, frames)
+    assert overrides.write_now(eio_socket, frames)
     assert eio_socket.queue.empty()
     assert read_exactly(peer, len(frames)) == frames
 
@@ -84,27 +83,74 @@ def test_a_socket_with_something_queued_or_being_written_waits_its_turn():
     eio_socket, ws, peer = linked_socket()
     frames = Frames(frame(b"relay"))
     eio_socket.queue.put(packet.Packet(packet.MESSAGE, Frames(frame(b"earlier"))))
-    assert not wsserver.write_now(eio_socket, frames)
+    assert not overrides.write_now(eio_socket, frames)
     eio_socket.queue.get()
-    wsserver._writing.add(id(ws))
+    overrides._writing.add(id(ws))
     try:
-        assert not wsserver.write_now(eio_socket, frames)
+        assert not overrides.write_now(eio_socket, frames)
     finally:
-        wsserver._writing.discard(id(ws))
+        overrides._writing.discard(id(ws))
     ws.closed = True
-    assert not wsserver.write_now(eio_socket, frames)
+    assert not overrides.write_now(eio_socket, frames)
 
 
 def test_what_the_peer_cannot_take_yet_is_queued_and_sent_in_order():
     eio_socket, ws, peer = linked_socket()
     big = Frames(frame(os.urandom(1 << 20)))
     small = Frames(frame(b"next relay"))
-    assert wsserver.write_now(eio_socket, big)
+    assert overrides.write_now(eio_socket, big)
     assert eio_socket.queue.qsize() == 1  # the rest of big, for the writer
-    assert not wsserver.write_now(eio_socket, small)
+    assert not overrides.write_now(eio_socket, small)
     eio_socket.queue.put(packet.Packet(packet.MESSAGE, small))  # as engineio's send does
     task = gevent.spawn(writer, eio_socket, ws)
     try:
         assert read_exactly(peer, len(big) + len(small)) == big + small
     finally:
         task.kill()
+
+
+# -- the upstream code the overrides follow -------------------------------------------
+
+
+def _upstream(path: str):
+    import importlib
+    import importlib.util
+
+    module, _, rest = path.partition(".")
+    target = importlib.import_module(module)
+    parts = rest.split(".")
+    # Walk submodules first (engineio.socket, geventwebsocket.handler...), then attributes.
+    while parts and hasattr(target, "__path__") and importlib.util.find_spec(f"{target.__name__}.{parts[0]}"):
+        target = importlib.import_module(f"{target.__name__}.{parts.pop(0)}")
+    for name in parts:
+        target = getattr(target, name)
+    return target
+
+
+@pytest.mark.parametrize("path", sorted(overrides.UPSTREAM))
+def test_the_upstream_methods_overridden_keep_the_signature_they_were_written_against(path):
+    """Fails loudly on an upgrade that changed one: read the new upstream code first."""
+    import inspect
+
+    assert str(inspect.signature(_upstream(path))) == overrides.UPSTREAM[path], path
+
+
+def test_the_overridden_packages_are_the_versions_pinned():
+    """The versions installed are those pyproject.toml pins (and overrides.py follows)."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for requirement in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement)[0].lower()
+        pins[name] = requirement
+    for package in ("python-socketio", "python-engineio", "gevent-websocket", "flask-socketio"):
+        found = re.match(r"(\d+)\.(\d+)", version(package))
+        low = re.search(r">=\s*(\d+)\.(\d+)", pins[package])
+        high = re.search(r"<\s*(\d+)\.(\d+)", pins[package])
+        assert low and high, f"{package} is not pinned to a minor version range: {pins[package]}"
+        installed = tuple(map(int, found.groups()))
+        assert tuple(map(int, low.groups())) <= installed < tuple(map(int, high.groups())), package
