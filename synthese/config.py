@@ -77,6 +77,12 @@ DEFAULTS = {
     # Send the session cookie only when it changes: fewer responses racing to set it.
     "SESSION_REFRESH_EACH_REQUEST": False,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 60,
+    # Flask-WTF's CSRF protection of every form post. The token lives as long
+    # as the session: a porteur's page stays open all the workshop before
+    # "Publier". No Referer check: our pages send none (Referrer-Policy).
+    "WTF_CSRF_FIELD_NAME": "csrf",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_CSRF_SSL_STRICT": False,
     "API_TITLE": "Synthèse",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",

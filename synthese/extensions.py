@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised by the app factory."""
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
+from flask_wtf.csrf import CSRFProtect
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
@@ -12,3 +13,4 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 socketio = SocketIO()
+csrf = CSRFProtect()

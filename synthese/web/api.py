@@ -6,6 +6,7 @@ request's credential gives on the event or atelier at hand.
 
 from flask import Response, request, url_for
 from flask_smorest import Api, Blueprint
+from sqlalchemy import select
 
 from .. import access, ateliers, events, exporting, history, importing, members, publication, realtime
 from ..documents import current_store
@@ -29,17 +30,11 @@ blp = Blueprint("api", __name__, url_prefix="/api", description="Synthèse HTTP 
 
 
 def _event(slug: str) -> Event:
-    event = events.event_by_slug(slug)
-    if event is None:
-        raise ApiError(404, "not_found", "No such event.")
-    return event
+    return db.first_or_404(select(Event).where(Event.slug == slug), description="No such event.")
 
 
 def _atelier(atelier_id: int) -> Atelier:
-    atelier = db.session.get(Atelier, atelier_id)
-    if atelier is None:
-        raise ApiError(404, "not_found", "No such atelier.")
-    return atelier
+    return db.get_or_404(Atelier, atelier_id, description="No such atelier.")
 
 
 #: DomainError code -> HTTP status (anything else: 422).

@@ -1,13 +1,13 @@
 """Who is asking, for every door: a Bearer token (the API), or the
 credentials a browser signed in with (pages, and the API's reads)."""
 from flask import request, session
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from .. import access, tokens
 from ..extensions import db
 from ..models import Credential
 from . import ratelimit
-from .security import csrf_token
 
 MAX_CREDENTIALS = tokens.MAX_SESSION_CREDENTIALS
 #: Where a request keeps its answer (once per request, not per app context).
@@ -78,4 +78,4 @@ def sign_in(credential: Credential) -> None:
     # The CSRF token goes into the same cookie now: were it added later by a
     # page, a response to a request still in flight (the dashboard's polling)
     # could put back a cookie without it, and the page's forms would fail.
-    csrf_token()
+    generate_csrf()

@@ -2,7 +2,7 @@
 import logging
 
 from flask import render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 CODES = {
     400: "bad_request",
@@ -80,13 +80,20 @@ def handle_database_unavailable(error):
     return body, status, {"Retry-After": "5"}
 
 
+def handle_csrf_error(_error):
+    """A form posted without this browser's token (expired session, or another site's page)."""
+    return handle_http_exception(BadRequest(description="csrf"))
+
+
 def init_app(app) -> None:
+    from flask_wtf.csrf import CSRFError
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     from .ratelimit import RateLimited
 
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(RateLimited, handle_rate_limited)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     # Connection lost, server restarting, SQLite locked: not a bug, try again.
     # (An IntegrityError, say, stays a 500: that one is a bug.)
     for unavailable in (OperationalError, InterfaceError):

@@ -13,8 +13,7 @@ from ..i18n import gettext as _
 from ..models import Atelier
 from . import asking, ratelimit
 from .api import sign_in_url
-from .pages import atelier_or_404, domain_flash, event_or_404, flash_link, forbidden, form_number
-from .security import check_csrf
+from .pages import domain_flash, event_or_404, flash_link, forbidden, form_number
 
 bp = Blueprint("organise", __name__)
 bp.register_error_handler(access.Denied, forbidden)
@@ -43,23 +42,11 @@ def _sessions(text: str) -> list[dict]:
     return found[:50]
 
 
-def _managed_event(slug: str):
-    """A form post about an event: its CSRF token checked."""
-    check_csrf()
-    return event_or_404(slug)
-
-
-def _managed_atelier(atelier_id: int) -> Atelier:
-    check_csrf()
-    return atelier_or_404(atelier_id)
-
-
 @bp.route("/events/new", methods=["GET", "POST"])
 def new_event():
     policy = current_app.config["SYNTHESE_EVENT_CREATION"]
     form = _form("title", "place", "starts_on", "ends_on", "sessions", "key") | _form("description", limit=5000)
     if request.method == "POST":
-        check_csrf()
         ratelimit.hit("event_create_ip")
         form["sessions"] = request.form.get("sessions", "")[:6000]
         try:
@@ -92,7 +79,7 @@ def manage(slug):
 
 @bp.post("/events/<slug>/manage/details")
 def update_details(slug):
-    event = _managed_event(slug)
+    event = event_or_404(slug)
     form = _form("title", "place", "starts_on", "ends_on") | _form("description", limit=5000)
     try:
         changes = {**form, "starts_on": _date(form["starts_on"]), "ends_on": _date(form["ends_on"]),
@@ -107,7 +94,7 @@ def update_details(slug):
 
 @bp.post("/events/<slug>/manage/code")
 def change_code(slug):
-    event = _managed_event(slug)
+    event = event_or_404(slug)
     events.change_join_code(asking.page(), event)
     flash(_("Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.")
           .format(code=events.format_code(event.join_code)))
@@ -116,7 +103,7 @@ def change_code(slug):
 
 @bp.post("/events/<slug>/manage/members/<int:credential_id>/revoke")
 def revoke_member(slug, credential_id):
-    revoked = domain_flash(members.revoke, asking.page(), _managed_event(slug), credential_id)
+    revoked = domain_flash(members.revoke, asking.page(), event_or_404(slug), credential_id)
     if revoked:
         flash(_("L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.")
               .format(name=revoked.name))
@@ -125,7 +112,7 @@ def revoke_member(slug, credential_id):
 
 @bp.post("/events/<slug>/manage/organiser-link")
 def organiser_link(slug):
-    token = members.new_organiser_link(asking.page(), _managed_event(slug))
+    token = members.new_organiser_link(asking.page(), event_or_404(slug))
     flash_link(_("Nouveau lien d'organisation : gardez-le, il ne sera plus affiché"), sign_in_url(token))
     return redirect(url_for("organise.manage", slug=slug) + "#members")
 
@@ -133,14 +120,14 @@ def organiser_link(slug):
 @bp.post("/events/<slug>/manage/sessions")
 def add_session(slug):
     form = _form("label", "time")
-    if domain_flash(events.add_session, asking.page(), _managed_event(slug), form["label"], form["time"][:80]):
+    if domain_flash(events.add_session, asking.page(), event_or_404(slug), form["label"], form["time"][:80]):
         flash(_("Session ajoutée."))
     return redirect(url_for("organise.manage", slug=slug) + "#sessions")
 
 
 @bp.post("/events/<slug>/manage/current")
 def set_current(slug):
-    event = _managed_event(slug)
+    event = event_or_404(slug)
     if domain_flash(events.update_event, asking.page(), event, current_session=request.form.get("session") or None):
         flash(_("Session en cours enregistrée."))
     return redirect(url_for("organise.manage", slug=slug) + "#sessions")
@@ -148,7 +135,7 @@ def set_current(slug):
 
 @bp.post("/events/<slug>/manage/ateliers")
 def add_atelier(slug):
-    event = _managed_event(slug)
+    event = event_or_404(slug)
     form = _form("title", "place", "porteur", "number") | _form("question", limit=2000)
     created = domain_flash(ateliers.create_atelier, asking.page(), event, form["title"],
                            session=request.form.get("session") or None, number=form_number(form["number"]),
@@ -161,7 +148,7 @@ def add_atelier(slug):
 
 @bp.post("/ateliers/<int:atelier_id>/porteur-link")
 def porteur_link(atelier_id):
-    atelier = _managed_atelier(atelier_id)
+    atelier = db.get_or_404(Atelier, atelier_id)
     token = ateliers.new_porteur_link(asking.page(), atelier)
     flash_link(_("Nouveau lien du porteur de « {title} » (l'ancien reste valable)").format(
         title=events.full_title(atelier)), sign_in_url(token))
@@ -170,7 +157,7 @@ def porteur_link(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/remove")
 def remove_atelier(atelier_id):
-    atelier = _managed_atelier(atelier_id)
+    atelier = db.get_or_404(Atelier, atelier_id)
     slug, title = atelier.event.slug, events.full_title(atelier)
     if domain_flash(ateliers.delete_atelier, asking.page(), atelier):
         flash(_("« {title} » a été supprimé.").format(title=title))
@@ -179,7 +166,7 @@ def remove_atelier(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/merge")
 def merge_atelier(atelier_id):
-    source = _managed_atelier(atelier_id)
+    source = db.get_or_404(Atelier, atelier_id)
     slug, title = source.event.slug, events.full_title(source)
     target = domain_flash(ateliers.merge_ateliers, asking.page(), source, request.form.get("into", type=int) or 0)
     if target is not None:
@@ -190,7 +177,7 @@ def merge_atelier(atelier_id):
 
 @bp.post("/events/<slug>/manage/import")
 def import_sheets(slug):
-    event = _managed_event(slug)
+    event = event_or_404(slug)
     who = asking.page()
     who.require(event, "event.import")  # before the file is read
     upload = request.files.get("file")

@@ -1,7 +1,7 @@
 """HTML pages for everyone: sign-in links, joining, events, sheets, published
 versions. Thin views over the domain, with the API's rules (access.PERMISSIONS)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import text
+from sqlalchemy import select, text
 from werkzeug.exceptions import Forbidden
 
 from .. import access, ateliers, events, history, publication, realtime, tokens
@@ -12,7 +12,7 @@ from ..models import Atelier, Event
 from ..rendering import to_html
 from ..sheets import SECTIONS, participant_names
 from . import asking, ratelimit
-from .security import check_csrf, csp_nonce
+from .security import csp_nonce
 
 bp = Blueprint("pages", __name__)
 
@@ -28,17 +28,7 @@ def colour_for(credential_id: int) -> str:
 
 
 def event_or_404(slug: str) -> Event:
-    found = events.event_by_slug(slug)
-    if found is None:
-        abort(404)
-    return found
-
-
-def atelier_or_404(atelier_id: int) -> Atelier:
-    found = db.session.get(Atelier, atelier_id)
-    if found is None:
-        abort(404)
-    return found
+    return db.first_or_404(select(Event).where(Event.slug == slug))
 
 
 def forbidden(_exc: access.Denied):
@@ -106,9 +96,7 @@ def sign_in(token):
     if credential is None:
         asking.junk_token()
         abort(404, description=_("Ce lien n'est pas valide."))
-    if request.method == "POST":
-        check_csrf()
-    elif request.headers.get("Sec-Fetch-Site", "none") not in ("none", "same-origin"):
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Site", "none") not in ("none", "same-origin"):
         return render_template("sign_in.html", credential=credential, event=credential.event, role_names=ROLE_NAMES)
     asking.sign_in(credential)
     if credential.atelier_id:
@@ -122,7 +110,6 @@ def join(code):
     """Join an event with its code and a name."""
     form = {"code": code, "name": "", "organisation": "", "next": request.args.get("next", "")}
     if request.method == "POST":
-        check_csrf()
         form = {k: request.form.get(k, "").strip()[:200] for k in form}
         event = events.event_by_code(form["code"])
         created = domain_flash(ratelimit.joining, event, lambda: events.join(
@@ -169,7 +156,6 @@ def event(slug):
 @bp.post("/events/<slug>/propose")
 def propose(slug):
     """Open space: a participant proposes an atelier and becomes its porteur."""
-    check_csrf()
     found = event_or_404(slug)
     who = asking.page()
     role, credential = who.on_event(found)
@@ -189,7 +175,7 @@ def propose(slug):
 @bp.get("/ateliers/<int:atelier_id>")
 def atelier(atelier_id):
     """Members: the live sheet. Anyone else: its latest published version, or the join form."""
-    found = atelier_or_404(atelier_id)
+    found = db.get_or_404(Atelier, atelier_id)
     role, credential = asking.page().on_atelier(found)
     if not access.can(role, "sheet.read_live"):
         version = publication.public_version(found)
@@ -231,7 +217,7 @@ def atelier(atelier_id):
 @bp.get("/ateliers/<int:atelier_id>/versions/<int:number>")
 def version(atelier_id, number):
     """A published version: members read every one, the public those of a published sheet."""
-    found = atelier_or_404(atelier_id)
+    found = db.get_or_404(Atelier, atelier_id)
     role, _credential = asking.page().on_atelier(found)
     if access.can(role, "sheet.read_live"):
         shown = publication.version(found, number)
@@ -258,15 +244,9 @@ def render_version(atelier: Atelier, shown, role: str):
     )
 
 
-def _sheet_post(atelier_id: int) -> Atelier:
-    """A form post about a sheet: its CSRF token checked."""
-    check_csrf()
-    return atelier_or_404(atelier_id)
-
-
 @bp.post("/ateliers/<int:atelier_id>/publish")
 def publish(atelier_id):
-    result = domain_flash(publication.publish, asking.page(), _sheet_post(atelier_id))
+    result = domain_flash(publication.publish, asking.page(), db.get_or_404(Atelier, atelier_id))
     if result:
         shown, new = result
         flash(_("Version {n} publiée.").format(n=shown.number) if new
@@ -276,7 +256,7 @@ def publish(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/unpublish")
 def unpublish(atelier_id):
-    publication.unpublish(asking.page(), _sheet_post(atelier_id))
+    publication.unpublish(asking.page(), db.get_or_404(Atelier, atelier_id))
     flash(_("La fiche n'est plus publique."))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
 
@@ -284,7 +264,7 @@ def unpublish(atelier_id):
 @bp.post("/ateliers/<int:atelier_id>/versions/<int:number>/restore")
 def restore(atelier_id, number):
     """Bring the live sheet back to a published version, as a new edit."""
-    edit = domain_flash(history.restore, asking.page(), _sheet_post(atelier_id), "version", number)
+    edit = domain_flash(history.restore, asking.page(), db.get_or_404(Atelier, atelier_id), "version", number)
     if edit is not None:
         flash(_("La fiche a retrouvé le texte de la version {n}.").format(n=number))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
@@ -293,10 +273,9 @@ def restore(atelier_id, number):
 @bp.route("/ateliers/<int:atelier_id>/edit", methods=["GET", "POST"])
 def edit_atelier(atelier_id):
     """What the programme says of an atelier: organiser, or its porteur."""
-    found = atelier_or_404(atelier_id)
+    found = db.get_or_404(Atelier, atelier_id)
     asking.page().require(found, "atelier.edit")
     if request.method == "POST":
-        check_csrf()
         changes = {k: request.form.get(k, "").strip() for k in ("title", "place", "porteur", "question")}
         changes["session"] = request.form.get("session") or None
         changes["number"] = form_number(request.form.get("number", ""))

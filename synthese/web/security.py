@@ -1,7 +1,7 @@
-"""Security headers on every response, and CSRF tokens for browser forms."""
+"""Security headers on every response, and the session cookie's settings."""
 import secrets
 
-from flask import abort, g, request, session
+from flask import g, request
 from flask.sessions import SecureCookieSessionInterface
 
 
@@ -31,20 +31,6 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
-
-
-def check_csrf() -> None:
-    """Refuse a form post that does not carry this browser's CSRF token."""
-    sent = request.form.get("csrf", "")
-    expected = session.get("csrf", "")
-    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
-        abort(400, description="csrf")
-
-
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, whose cookie is Secure whenever the
     request came over https (directly, or through a trusted proxy)."""
@@ -55,7 +41,6 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app) -> None:
     app.session_interface = SessionInterface()
-    app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request
