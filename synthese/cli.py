@@ -1,60 +1,108 @@
-"""The ``synthese`` command: serve, export (and the same under ``flask --app synthese``).
+"""The ``synthese`` command: serve, export, import.
 
-This module imports nothing heavy at load time: ``serve`` must monkey-patch
-for gevent before Flask, SQLAlchemy or sockets are imported.
+One click group: the console script ``synthese`` runs it, and ``flask --app
+synthese export|import`` finds the same commands on the app's own group.
+
+``serve`` must monkey-patch for gevent before Flask, SQLAlchemy or sockets
+are imported, so ``main`` does that before anything else is loaded.
 """
-import argparse
 import sys
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="synthese", description="Synthèse: live workshop syntheses.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="start the server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument(
-        "--async-mode",
-        choices=["gevent", "threading"],
-        default="gevent",
-        help="gevent (default, measured in bench/) or threading (for comparison only)",
-    )
-    serve.add_argument("--no-demo", action="store_true", help="do not create the demo event")
-    export = commands.add_parser("export", help="write an event's sheets as markdown")
-    export.add_argument("slug")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
-    export.add_argument("--published", action="store_true",
-                        help="published versions only (default: the sheets as written now)")
-    export.add_argument("--zip", action="store_true",
-                        help="a zip of one file per sheet with YAML front matter (needs -o)")
-    export.add_argument("--lang", choices=["fr", "en"], default="fr", help="language of the headings")
-    imp = commands.add_parser("import", help="create sheets in an event from markdown or a zip of it")
-    imp.add_argument("slug")
-    imp.add_argument("file", help="a .md file (one sheet or a whole event) or a .zip of .md files")
-    args = parser.parse_args(argv)
-
-    if args.command == "serve" and args.async_mode == "gevent":
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"] and _async_mode(argv) == "gevent":
         from gevent import monkey
 
         monkey.patch_all()
+    return cli().main(argv, prog_name="synthese")
 
-    if args.command == "serve":
-        import logging
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _async_mode(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--async-mode="):
+            return arg.partition("=")[2]
+        if arg == "--async-mode" and i + 1 < len(argv):
+            return argv[i + 1]
+    return "gevent"
 
+
+def cli():
+    """The command group (built on demand: importing it imports Flask)."""
+    import click
+    from flask.cli import FlaskGroup
+
+    @click.group(cls=FlaskGroup, create_app=_app, add_default_commands=False, add_version_option=False,
+                 load_dotenv=False, set_debug_flag=False)
+    def synthese():
+        """Synthèse: live workshop syntheses."""
+
+    synthese.add_command(serve_command())
+    for command in commands():
+        synthese.add_command(command)
+    return synthese
+
+
+def _app():
     from . import create_app
 
-    if args.command == "serve":
-        overrides = {"SYNTHESE_ASYNC_MODE": args.async_mode}
-        if args.no_demo:
+    return create_app()
+
+
+def serve_command():
+    import click
+
+    @click.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", type=int, default=5000, show_default=True)
+    @click.option("--async-mode", type=click.Choice(["gevent", "threading"]), default="gevent",
+                  help="gevent (default, measured in bench/) or threading (for comparison only)")
+    @click.option("--no-demo", is_flag=True, help="Do not create the demo event.")
+    def serve(host, port, async_mode, no_demo):
+        """Start the server."""
+        import logging
+        import os
+
+        from . import create_app
+
+        # Set by click's FlaskGroup; Flask would then ignore app.run(), which
+        # the threading mode's server is.
+        os.environ.pop("FLASK_RUN_FROM_CLI", None)
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        overrides = {"SYNTHESE_ASYNC_MODE": async_mode}
+        if no_demo:
             overrides["SYNTHESE_DEMO"] = False
-        return serve_app(create_app(overrides), args.host, args.port)
-    app = create_app()
-    with app.app_context():
-        if args.command == "import":
-            return import_file(args.slug, args.file)
-        return export_event(args.slug, args.output, args.published, args.zip, args.lang)
+        sys.exit(serve_app(create_app(overrides), host, port))
+
+    return serve
+
+
+def commands() -> list:
+    """The commands that need the app: on ``synthese`` and on ``flask --app synthese``."""
+    import click
+    from flask.cli import with_appcontext
+
+    @click.command("export")
+    @click.argument("slug")
+    @click.option("-o", "--output", default=None, help="File to write (default: standard output).")
+    @click.option("--published", is_flag=True, help="Published versions only (default: the sheets as written now).")
+    @click.option("--zip", "as_zip", is_flag=True, help="A zip of one file per sheet with YAML front matter (needs -o).")
+    @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", help="Language of the headings.")
+    @with_appcontext
+    def export_command(slug, output, published, as_zip, lang):
+        """Write an event's sheets as markdown."""
+        sys.exit(export_event(slug, output, published, as_zip, lang))
+
+    @click.command("import")
+    @click.argument("slug")
+    @click.argument("path")
+    @with_appcontext
+    def import_command(slug, path):
+        """Create sheets in an event from markdown (one sheet or a whole event) or a zip of it."""
+        sys.exit(import_file(slug, path))
+
+    return [export_command, import_command]
 
 
 def serve_app(app, host: str, port: int) -> int:
@@ -143,25 +191,9 @@ def import_file(slug: str, path: str) -> int:
 
 
 def init_app(app) -> None:
-    """``flask --app synthese export SLUG``."""
-    import click
-
-    @app.cli.command("export")
-    @click.argument("slug")
-    @click.option("-o", "--output", default=None)
-    @click.option("--published", is_flag=True, help="Published versions only.")
-    @click.option("--zip", "as_zip", is_flag=True, help="One file per sheet with front matter (needs -o).")
-    @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr")
-    def export_command(slug, output, published, as_zip, lang):
-        """Write an event's sheets as markdown."""
-        sys.exit(export_event(slug, output, published, as_zip, lang))
-
-    @app.cli.command("import")
-    @click.argument("slug")
-    @click.argument("path")
-    def import_command(slug, path):
-        """Create sheets in an event from markdown or a zip of it."""
-        sys.exit(import_file(slug, path))
+    """``flask --app synthese export|import``: the same commands."""
+    for command in commands():
+        app.cli.add_command(command)
 
 
 if __name__ == "__main__":

@@ -45,3 +45,12 @@ def test_export_and_import_from_the_shell(forum, tmp_path, make_event):
     refused = run(env, "import", copy.slug, str(nothing))
     assert refused.returncode == 1 and "No sheet found" in refused.stderr
     assert run(env, "export", "inconnu").returncode == 1
+
+
+def test_flask_runs_the_same_commands(forum):
+    """One command group: ``flask --app synthese export`` is ``synthese export``."""
+    event, env = forum
+    flask = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "synthese", "export", event.slug], env=env,
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert flask.returncode == 0, flask.stderr
+    assert flask.stdout == run(env, "export", event.slug).stdout
