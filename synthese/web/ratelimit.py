@@ -1,15 +1,17 @@
-"""Rate limits: fixed-window counters, in Redis when configured (shared by
-every process), else in this process.
+"""Rate limits: fixed-window counters (the ``limits`` library), in Redis
+when configured (shared by every process), else in this process.
 
 Limits are per event code and per token wherever those exist, and per IP
 address only as a generous backstop, so that a whole venue behind one NAT
 address can join at once while someone scripting the join form cannot.
 """
-import threading
 import time
 from dataclasses import dataclass
 
+import limits
 from flask import current_app, request
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from ..events import DomainError
 
@@ -46,54 +48,37 @@ class RateLimited(Exception):
 
 
 class Limiter:
+    """The ``limits`` library's fixed windows, in Redis when configured (shared
+    by every process), else in this process; in this process too while Redis
+    is away, rather than not at all."""
+
     def __init__(self, rules: dict[str, Rule] | None, redis_url: str | None = None):
         #: None: limits are off.
         self.rules = rules
-        self._redis = None
+        self._items = {name: limits.RateLimitItemPerSecond(rule.limit, rule.window)
+                       for name, rule in (rules or {}).items()}
+        self._local = FixedWindowRateLimiter(MemoryStorage())
+        self._shared = None
         if redis_url and rules is not None:
-            import redis
-
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
+            self._shared = FixedWindowRateLimiter(
+                RedisStorage(redis_url, socket_timeout=1, socket_connect_timeout=1))
 
     def hit(self, name: str, key: object) -> None:
         """Count one attempt; raise RateLimited past the rule's limit."""
         if self.rules is None:
             return
-        rule = self.rules[name]
-        now = time.time()
-        window_start = int(now // rule.window) * rule.window
-        counter = f"synthese:rl:{name}:{key}:{window_start}"
-        count = self._incr(counter, rule.window)
-        if count > rule.limit:
-            raise RateLimited(name, max(1, int(window_start + rule.window - now)))
-
-    def _incr(self, counter: str, ttl: int) -> int:
-        if self._redis is not None:
-            try:
-                pipe = self._redis.pipeline()
-                pipe.incr(counter)
-                pipe.expire(counter, ttl + 5)
-                return int(pipe.execute()[0])
-            except Exception:
-                # Redis away: limit in this process rather than not at all.
-                pass
-        with self._lock:
-            if len(self._counts) > 100_000:
-                self._prune()
-            self._counts[counter] = self._counts.get(counter, 0) + 1
-            return self._counts[counter]
-
-    def _prune(self) -> None:
-        now = time.time()
-        keep = {}
-        for counter, count in self._counts.items():
-            name, start = counter.split(":")[2], int(counter.rsplit(":", 1)[1])
-            rule = self.rules.get(name)
-            if rule and start + rule.window > now:
-                keep[counter] = count
-        self._counts = keep
+        item = self._items[name]
+        limiter = self._shared or self._local
+        try:
+            allowed = limiter.hit(item, "synthese", name, str(key))
+        except Exception:
+            if limiter is self._local:
+                raise
+            limiter = self._local  # Redis away
+            allowed = limiter.hit(item, "synthese", name, str(key))
+        if not allowed:
+            reset = limiter.get_window_stats(item, "synthese", name, str(key)).reset_time
+            raise RateLimited(name, max(1, int(reset - time.time())))
 
 
 def rules_from(setting) -> dict[str, Rule] | None:

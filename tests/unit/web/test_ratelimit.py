@@ -82,3 +82,14 @@ def test_processes_share_their_counts_through_redis():
     first.hit("join_code", key)
     with pytest.raises(ratelimit.RateLimited):
         second.hit("join_code", key)
+
+
+def test_limits_hold_in_this_process_while_redis_is_away():
+    """Redis away: counted here rather than not at all, and nobody gets a 500."""
+    rules = ratelimit.rules_from("join_code=2/60")
+    limiter = ratelimit.Limiter(rules, "redis://127.0.0.1:1/0")  # nothing listens there
+    limiter.hit("join_code", "forum")
+    limiter.hit("join_code", "forum")
+    with pytest.raises(ratelimit.RateLimited) as refused:
+        limiter.hit("join_code", "forum")
+    assert 0 < refused.value.retry_after <= 60
