@@ -40,6 +40,8 @@ def from_environment(instance_path: str) -> dict:
         or f"sqlite:///{Path(instance_path) / 'synthese.db'}",
         "SYNTHESE_REDIS_URL": env.get("SYNTHESE_REDIS_URL") or None,
         "SECRET_KEY": env.get("SYNTHESE_SECRET_KEY") or _instance_secret(instance_path),
+        # The time zone pages show times in (an event's people are in one place).
+        "SYNTHESE_TIMEZONE": env.get("SYNTHESE_TIMEZONE") or "Europe/Paris",
         # "open": anyone may create an event; otherwise the value is a key that
         # POST /api/events must present as a Bearer token.
         "SYNTHESE_EVENT_CREATION": env.get("SYNTHESE_EVENT_CREATION", "open"),

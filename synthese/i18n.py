@@ -1,257 +1,89 @@
-"""French first, English available: ``_("texte")`` in templates and views.
+"""French first, English available: Flask-Babel and the gettext catalogs in
+synthese/translations.
 
-Source strings are the French text; ``EN`` gives their English. The language
-comes from ``?lang=``, then a remembered cookie, then the browser's preference.
+Pages and views are written in French; the ``en`` catalog gives their
+English. The domain's refusals (DomainError) and the import reports are
+written in English, as the API speaks English; the ``fr`` catalog gives
+their French for the pages. The language comes from ``?lang=``, then a
+remembered cookie, then the browser's preference; times are shown in the
+deployment's time zone (``SYNTHESE_TIMEZONE``, Europe/Paris by default).
+
+The catalogs are compiled (.po -> .mo) when the app starts, if needed:
+a fresh clone needs no extra step. tests/unit/test_i18n.py extracts every
+message of the code and templates and checks that both catalogs hold it.
 """
+import logging
+from pathlib import Path
+
 from flask import request
+from flask_babel import Babel, get_locale, gettext, ngettext, refresh
+
+log = logging.getLogger(__name__)
 
 LANGS = ("fr", "en")
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
-EN = {
-    "Co-écrire la synthèse d'un atelier, ensemble, en direct.": "Co-write the synthesis of a workshop, together, live.",
-    "Rejoindre un événement": "Join an event",
-    "Code de l'événement": "Event code",
-    "Votre nom": "Your name",
-    "Organisation (facultatif)": "Organisation (optional)",
-    "Rejoindre": "Join",
-    "Ateliers": "Ateliers",
-    "Sans session": "No session",
-    "Ouvrir la fiche": "Open the sheet",
-    "Porteur": "Host",
-    "Code pour rejoindre": "Join code",
-    "Lien pour rejoindre": "Join link",
-    "Vous êtes l'organisation de cet événement.": "You are organising this event.",
-    "Présents": "Present",
-    "Je participe": "I take part",
-    "Vous êtes dans la liste des participants.": "You are in the list of participants.",
-    "écrit dans": "writing in",
-    "vous": "you",
-    "Connexion…": "Connecting…",
-    "Connecté": "Connected",
-    "Enregistrement…": "Saving…",
-    "Enregistré": "Saved",
-    "Hors ligne — vos modifications seront envoyées au retour de la connexion": "Offline — your edits will be sent when the connection returns",
-    "Fiche de l'atelier": "Atelier sheet",
-    "Retour à l'événement": "Back to the event",
-    "Pour écrire dans cette fiche, rejoignez l'événement avec son code.": "To write in this sheet, join the event with its code.",
-    "Ce lien n'est pas valide.": "This link is not valid.",
-    "Page introuvable.": "Page not found.",
-    "Une erreur est survenue.": "Something went wrong.",
-    "Accueil": "Home",
-    "Ce code n'ouvre aucun événement.": "This code opens no event.",
-    "Indiquez votre nom.": "Please give your name.",
-    "Le formulaire a expiré, merci de réessayer.": "The form expired, please try again.",
-    "Langue": "Language",
-    "Vous écrivez en tant que": "You are writing as",
-    "Rejoindre cet atelier": "Join this atelier",
-    "Entrer avec ce lien": "Sign in with this link",
-    "La fiche est pleine : vos derniers ajouts ne sont pas enregistrés.": "The sheet is full: your latest additions are not saved.",
-    "Ce lien vous fait entrer dans « {event} » en tant que {role}.": "This link signs you in to “{event}” as {role}.",
-    "Vous arrivez d'un autre site : confirmez que c'est bien ce que vous voulez.": "You came from another site: confirm that this is what you want.",
-    "Entrer": "Sign in",
-    "organisateur ou organisatrice": "organiser",
-    "porteur ou porteuse de l'atelier": "host of the atelier",
-    "participant ou participante": "participant",
-    'Actes : export': 'Proceedings: export',
-    'Actions': 'Actions',
-    'Afficher le code et le QR code': 'Show the code and the QR code',
-    "Ajouter l'atelier": 'Add the atelier',
-    'Ajouter la session': 'Add the session',
-    'Atelier': 'Atelier',
-    'Atelier modifié.': 'Atelier saved.',
-    "Aucun atelier pour l'instant.": 'No atelier yet.',
-    'Aucune': 'None',
-    "Aucune fiche n'a été créée.": 'No sheet was created.',
-    "Aucune fiche n'est encore publiée.": 'No sheet is published yet.',
-    "Ce qui n'a pas pu être lu": 'What could not be read',
-    'Cette session existe déjà.': 'This session already exists.',
-    "Choisissez l'atelier dans lequel fusionner.": 'Choose the atelier to merge into.',
-    'Choisissez un fichier ou collez du markdown.': 'Choose a file or paste markdown.',
-    'Clé de création': 'Creation key',
-    'Code': 'Code',
-    "Créer l'événement": 'Create the event',
-    'Dernière modification': 'Last edit',
-    'Des fiches écrites ailleurs (un pad, un export) : une fiche ou un événement entier en markdown, ou un zip de fiches.': 'Sheets written elsewhere (a pad, an export): one sheet or a whole event as markdown, or a zip of sheets.',
-    'Description': 'Description',
-    'Début': 'Starts',
-    'Dépublier': 'Unpublish',
-    'Dépubliée': 'Unpublished',
-    "En cours d'écriture": 'Being written',
-    'Enregistrer': 'Save',
-    'Enregistrer la session en cours': 'Save the current session',
-    'Fiches créées': 'Sheets created',
-    'Fiches publiées': 'Published sheets',
-    'Fichier (.md ou .zip)': 'File (.md or .zip)',
-    'Fin': 'Ends',
-    'Forum ouvert : les participants proposent des ateliers et en deviennent porteurs': 'Open space: participants propose ateliers and host them',
-    'Forum ouvert : proposez une question, vous en serez le porteur.': 'Open space: propose a question, you will host it.',
-    'Fusionner': 'Merge',
-    'Fusionner dedans': 'Merge into it',
-    'Gérer': 'Manage',
-    "Gérer l'événement": 'Manage the event',
-    'Horaire': 'Time',
-    'Import': 'Import',
-    'Importer': 'Import',
-    "L'événement": 'The event',
-    "La clé de création n'est pas la bonne.": 'This creation key is not the right one.',
-    "La fiche n'est plus publique.": 'The sheet is no longer public.',
-    'Le fichier est trop gros (5 Mo au plus).': 'The file is too large (5 MB at most).',
-    "Le fichier n'est pas du texte UTF-8.": 'The file is not UTF-8 text.',
-    'Le numéro doit être un nombre entre 1 et 9999.': 'The number must be between 1 and 9999.',
-    "Les fiches telles qu'écrites maintenant": 'The sheets as written now',
-    'Les versions publiées seulement': 'Published versions only',
-    'Lien du porteur de « {title} » : envoyez-le-lui, il ne sera plus affiché': 'Host link of “{title}”: send it to them, it will not be shown again',
-    'Lien porteur': 'Host link',
-    'Lieu': 'Place',
-    'Mis à jour en direct.': 'Updated live.',
-    'Mis à jour à': 'Updated at',
-    'Modifier': 'Edit',
-    "Modifier l'atelier": 'Edit the atelier',
-    "Nouveau lien du porteur de « {title} » (l'ancien reste valable)": 'New host link of “{title}” (the old one still works)',
-    'Nouvel atelier': 'New atelier',
-    'Nouvelle session': 'New session',
-    'Numéro': 'Number',
-    'Organiser un événement': 'Organise an event',
-    'Pas encore publiée': 'Not published yet',
-    'Porteur (nom, organisation)': 'Host (name, organisation)',
-    'Pour rejoindre': 'To join',
-    'Proposer': 'Propose',
-    'Proposer un atelier': 'Propose an atelier',
-    'Présence et publication': 'Presence and publication',
-    'Publication': 'Publication',
-    'Publier': 'Publish',
-    'Publier une nouvelle version': 'Publish a new version',
-    'Publiée': 'Published',
-    'QR code du lien pour rejoindre': 'QR code of the join link',
-    'Question annoncée': 'Announced question',
-    "Rejoignez-nous depuis votre téléphone ou votre ordinateur": 'Join from your phone or your computer',
-    'Retour au tableau de bord': 'Back to the dashboard',
-    'Retour à la fiche': 'Back to the sheet',
-    "Retour à la gestion de l'événement": 'Back to managing the event',
-    "Rien n'a changé depuis la version {n} : elle reste publiée.": 'Nothing changed since version {n}: it stays published.',
-    'Salle': 'Room',
-    'Session': 'Session',
-    'Session ajoutée.': 'Session added.',
-    'Session en cours': 'Current session',
-    'Session en cours (ses ateliers sont proposés en premier aux participants)': 'Current session (participants see its ateliers first)',
-    'Session en cours enregistrée.': 'Current session saved.',
-    'Sessions': 'Sessions',
-    'Supprimer': 'Remove',
-    'Tableau de bord': 'Dashboard',
-    'Tableau de bord hors ligne, nouvel essai…': 'Dashboard offline, trying again…',
-    'Thème (titre court)': 'Theme (short title)',
-    'Titre': 'Title',
-    'Titre ou thème': 'Title or theme',
-    'Tous les ateliers': 'All ateliers',
-    'Tout a été lu.': 'Everything was read.',
-    'Télécharger en markdown': 'Download as markdown',
-    "Une par ligne, avec l'horaire après une barre : « Session 1 | 10h-11h30 ».": 'One per line, with the time after a bar: “Session 1 | 10:00-11:30”.',
-    'Version': 'Version',
-    'Version {n} publiée.': 'Version {n} published.',
-    'Versions': 'Versions',
-    'Vide': 'Empty',
-    "Votre lien d'organisation : gardez-le, il ne sera plus affiché": 'Your organiser link: keep it, it will not be shown again',
-    'Votre lien de porteur, à garder pour revenir depuis un autre appareil': 'Your host link, to keep to come back from another device',
-    'Votre question': 'Your question',
-    "Vous participez ? Rejoignez l'événement avec son code.": 'Taking part? Join the event with its code.',
-    'dans': 'into',
-    'dépubliée': 'unpublished',
-    'en cours': 'now',
-    "fiche en cours d'écriture": 'sheet being written',
-    'modifiée depuis': 'edited since',
-    'ou markdown collé': 'or pasted markdown',
-    'ou ouvrez': 'or open',
-    'par': 'by',
-    'proposé': 'proposed',
-    'publiée le': 'published on',
-    'un fichier markdown': 'one markdown file',
-    'un zip, une fiche par fichier': 'a zip, one sheet per file',
-    'version': 'version',
-    'version publiée': 'published version',
-    'voir la dernière version': 'see the latest version',
-    '« {source} » a été fusionné dans « {target} ».': '“{source}” was merged into “{target}”.',
-    '« {title} » a été supprimé.': '“{title}” was removed.',
-    'État': 'State',
-    'Événement enregistré.': 'Event saved.',
-    "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.": 'The organisers removed this atelier or merged it into another.',
-    "La fiche a retrouvé le texte de la version {n}.": "The sheet is back to the text of version {n}.",
-    "Revenir à cette version": "Go back to this version",
-    "La fiche en cours reprend ce texte ; c'est une modification comme une autre, les personnes connectées la reçoivent.": "The live sheet takes this text again; it is an edit like any other, and people connected receive it.",
-    "Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.": "New code: {code}. The old one no longer opens the event; people already in keep their access.",
-    "Changer de code": "Change the code",
-    "Accès": "Access",
-    "Chaque lien donne un accès : retirez celui d'un lien qui a fuité ou d'une personne qui abîme les fiches. Son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent ; ce qu'elle a écrit reste dans l'historique des fiches.": "Every link gives access: withdraw a link that leaked, or that of someone damaging the sheets. The link then opens nothing and its open pages stop; what they wrote stays in the sheets' history.",
-    "Nouveau lien d'organisation": "New organiser link",
-    "Nouveau lien d'organisation : gardez-le, il ne sera plus affiché": "New organiser link: keep it, it will not be shown again",
-    "{n} accès, dont {m} retirés": "{n} links, {m} of them withdrawn",
-    "Nom": "Name",
-    "Rôle": "Role",
-    "Depuis": "Since",
-    "organisation": "organiser",
-    "porteur de": "host of",
-    "participant": "participant",
-    "retiré": "withdrawn",
-    "votre accès": "your access",
-    "Retirer l'accès": "Withdraw access",
-    "(sans nom)": "(no name)",
-    "L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.": "“{name}” no longer has access: their link opens nothing and their open pages stop.",
-    "L'organisation a retiré votre accès à cet événement.": "The organisers withdrew your access to this event.",
-    "Si le code a circulé au-delà de l'événement.": "If the code has spread beyond the event.",
-    "Le service reprend dans un instant : réessayez.": "The service is coming back: try again in a moment.",
-    "Trop de tentatives : réessayez dans un moment.": "Too many attempts: try again in a moment.",
-    'personne pour l’instant': 'nobody yet',
-    '1 personne présente': '1 person present',
-    '{n} personnes présentes': '{n} people present',
-}
+babel = Babel()
 
-#: The domain's refusals are written in English (the API speaks English);
-#: pages show them in French.
-FR = {
-    'This join code does not open this event.': "Ce code n'ouvre pas cet événement.",
-    'This event does not take proposals.': 'Cet événement ne prend pas de propositions.',
-    'The sheet is being published by someone else; try again.': "Quelqu'un publie la fiche en même temps : réessayez.",
-    'An empty sheet cannot be published.': 'Une fiche vide ne peut pas être publiée.',
-    'A proposal needs a question.': "Une proposition a besoin d'une question.",
-    'A session needs a label.': "Une session a besoin d'un nom.",
-    'An atelier merges into another atelier of the same event.': 'Un atelier se fusionne dans un autre atelier du même événement.',
-    'An atelier needs a title or theme.': "Un atelier a besoin d'un titre ou d'un thème.",
-    'An event cannot end before it starts.': 'Un événement ne peut pas finir avant de commencer.',
-    'An event needs a title.': "Un événement a besoin d'un titre.",
-    'Dates are written YYYY-MM-DD.': "Les dates s'écrivent AAAA-MM-JJ.",
-    'Please give your name.': 'Indiquez votre nom.',
-    'This event has no session with that label.': "Cet événement n'a pas de session de ce nom.",
-    'A sheet that has been published cannot be merged away.': 'Une fiche déjà publiée ne peut pas être fusionnée dans une autre.',
-    'Unpublish this sheet before removing it.': 'Dépubliez cette fiche avant de la supprimer.',
-    'This sheet has no such earlier state.': "Cette fiche n'a pas cet état antérieur.",
-    'No such access in this event.': "Cet accès n'existe pas dans cet événement.",
-    'You cannot revoke the access you are using.': "Vous ne pouvez pas retirer l'accès que vous utilisez.",
-    'Creating events needs the creation key.': "La clé de création n'est pas la bonne.",
-    'This event already has a session with that label.': 'Cette session existe déjà.',
-    'An atelier number is between 1 and 9999.': 'Le numéro doit être un nombre entre 1 et 9999.',
-    'The atelier to merge into is not in this event.': "Choisissez l'atelier dans lequel fusionner.",
-    'A proposal gives a title, a question and a session only.': 'Une proposition donne un titre, une question et une session, rien de plus.',
-}
+
+def N_(text: str) -> str:
+    """Marks text for the catalogs, to be translated where it is shown."""
+    return text
 
 
 def current_lang() -> str:
+    return str(get_locale() or "fr")
+
+
+def _select_locale() -> str:
     asked = request.args.get("lang") or request.cookies.get("lang")
     return asked if asked in LANGS else (request.accept_languages.best_match(LANGS) or "fr")
-
-
-def gettext(text: str) -> str:
-    if current_lang() == "en":
-        return EN.get(text, text)
-    return FR.get(text, text)
 
 
 def people_count(n: int) -> str:
     if not n:
         return gettext("personne pour l’instant")
-    return gettext("1 personne présente") if n == 1 else gettext("{n} personnes présentes").format(n=n)
+    return ngettext("%(num)d personne présente", "%(num)d personnes présentes", n)
+
+
+def translated(line) -> str:
+    """An import report's line (markdown.Line; plain text is already translated) in the reader's language."""
+    if isinstance(line, str):
+        return line
+    return line.where + (translated(line.about) if line.about else "") + gettext(line.text) % line.args
+
+
+def compile_catalogs(root: Path = TRANSLATIONS) -> None:
+    """Compile each .po whose .mo is missing or older (a fresh clone, an edit)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in root.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        try:
+            with po.open("rb") as source:
+                catalog = read_po(source, locale=po.parent.parent.name)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
+        except OSError:
+            log.exception("could not compile %s (a read-only install?)", po)
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(_=gettext, current_lang=current_lang, people_count=people_count)
+    compile_catalogs()
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "fr")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config.get("SYNTHESE_TIMEZONE", "Europe/Paris")
+    babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals.update(current_lang=current_lang, people_count=people_count, translated=translated)
+
+    @app.before_request
+    def forget_language():
+        # Flask-Babel keeps the locale on ``g``, which outlives one request
+        # when an app context was pushed around several (tests, the CLI).
+        refresh()
 
     @app.after_request
     def remember_language(response):

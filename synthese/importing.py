@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from . import access, markdown
+from .markdown import Line
 from .ateliers import NUMBERS, new_atelier
 from .database import gevent_patched
 from .extensions import db
@@ -36,10 +37,11 @@ _UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, Ru
 @dataclass
 class Report:
     created: list[dict] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    #: Lines (markdown.Line), or text already in the reader's language.
+    problems: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"created": self.created, "problems": self.problems}
+        return {"created": self.created, "problems": [str(problem) for problem in self.problems]}
 
 
 def import_markdown(asking: access.Asking, event: Event, text: str, source: str = "") -> Report:
@@ -59,30 +61,31 @@ def import_zip(asking: access.Asking, event: Event, data: bytes) -> Report:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _UNREADABLE:
-        report.problems.append("This file is not a zip archive.")
+        report.problems.append(Line("This file is not a zip archive."))
         return report
     names = sorted(n for n in archive.namelist() if n.lower().endswith(".md") and not n.endswith("/"))
     if len(names) > MAX_FILES:
-        report.problems.append(f"Only the first {MAX_FILES} of {len(names)} files were read.")
+        report.problems.append(Line("Only the first %(read)d of %(files)d files were read.",
+                                    {"read": MAX_FILES, "files": len(names)}))
     for name in names[:MAX_FILES]:
         info = archive.getinfo(name)
         if info.file_size > 4 * MAX_SHEET_CHARS:
-            report.problems.append(f"{name}: too large, not imported.")
+            report.problems.append(Line("too large, not imported.", where=f"{name}: "))
             continue
         try:
             text = archive.read(name).decode("utf-8")
         except UnicodeDecodeError:
-            report.problems.append(f"{name}: not UTF-8 text, not imported.")
+            report.problems.append(Line("not UTF-8 text, not imported.", where=f"{name}: "))
             continue
         except _UNREADABLE as exc:
-            report.problems.append(f"{name}: could not be read from the archive ({exc.__class__.__name__}), "
-                                   "not imported.")
+            report.problems.append(Line("could not be read from the archive (%(error)s), not imported.",
+                                        {"error": exc.__class__.__name__}, f"{name}: "))
             continue
         parsed = _parse(text, name, report)
         if parsed is not None:
             _import_parsed(event, parsed, name, report)
     if not names:
-        report.problems.append("The archive holds no markdown (.md) file.")
+        report.problems.append(Line("The archive holds no markdown (.md) file."))
     return report
 
 
@@ -93,7 +96,8 @@ def _parse(text: str, source: str, report: Report) -> markdown.Parsed | None:
         return _off_the_loop(markdown.parse, text, timeout=PARSE_BUDGET)
     except TimeoutError:
         where = f"{source}: " if source else ""
-        report.problems.append(f"{where}reading it took longer than {PARSE_BUDGET:.0f} s; not imported.")
+        report.problems.append(Line("reading it took longer than %(seconds)d s; not imported.",
+                                    {"seconds": PARSE_BUDGET}, where))
         return None
 
 
@@ -113,17 +117,18 @@ def _off_the_loop(fn, *args, timeout: float):
 
 def _import_parsed(event: Event, parsed: markdown.Parsed, source: str, report: Report) -> None:
     where = f"{source}: " if source else ""
-    report.problems += [where + p for p in parsed.problems]
+    report.problems += [p.at(where) for p in parsed.problems]
     for sheet in parsed.sheets:
         if len(report.created) >= MAX_SHEETS:
-            report.problems.append(f"{where}only {MAX_SHEETS} sheets are imported at once; "
-                                   f"the sheets from line {sheet.line} on were not.")
+            report.problems.append(Line("only %(most)d sheets are imported at once; the sheets from line "
+                                        "%(line)d on were not.", {"most": MAX_SHEETS, "line": sheet.line}, where))
             return
         # Each sheet is its own commit: let the other requests and rooms run between them.
         time.sleep(0)
         atelier, problem = _import_sheet(event, sheet)
         if atelier is None:
-            report.problems.append(f"{where}line {sheet.line}: “{sheet.title[:80]}”: {problem}")
+            about = Line("line %(line)d: “%(title)s”: ", {"line": sheet.line, "title": sheet.title[:80]})
+            report.problems.append(Line(problem.text, problem.args, where, about))
             continue
         report.created.append({
             "id": atelier.id,
@@ -134,8 +139,8 @@ def _import_parsed(event: Event, parsed: markdown.Parsed, source: str, report: R
         })
 
 
-def _import_sheet(event: Event, sheet: markdown.ParsedSheet) -> tuple[Atelier | None, str]:
-    """Create one sheet: (the atelier, "") or (None, why it could not be)."""
+def _import_sheet(event: Event, sheet: markdown.ParsedSheet) -> tuple[Atelier | None, Line | None]:
+    """Create one sheet: (the atelier, None) or (None, why it could not be)."""
     number, theme, session = markdown.parse_title(sheet.title)
     meta = sheet.meta
     if isinstance(meta.get("atelier"), int) and meta["atelier"] in NUMBERS:
@@ -148,19 +153,19 @@ def _import_sheet(event: Event, sheet: markdown.ParsedSheet) -> tuple[Atelier | 
         number = None
     fields = {key: sheet.fields.get(key, "") for key in SECTION_KEYS}
     if sum(len(text) for text in fields.values()) > MAX_SHEET_CHARS:
-        return None, f"longer than {MAX_SHEET_CHARS} characters, not imported."
+        return None, Line("longer than %(most)d characters, not imported.", {"most": MAX_SHEET_CHARS})
     if not theme:
-        return None, "it has no title, not imported."
+        return None, Line("it has no title, not imported.")
     if len(theme) > 200 or (session and len(session) > 120):
-        return None, "its title is too long (200 characters at most), not imported."
+        return None, Line("its title is too long (200 characters at most), not imported.")
     if number is not None and _exists(event, number, session):
-        return None, "this atelier already exists in this event, not imported again."
+        return None, Line("this atelier already exists in this event, not imported again.")
     porteur = meta.get("porteur") if isinstance(meta.get("porteur"), str) else None
     if porteur is None:
         porteur = next((line.strip() for line in fields["porteur"].splitlines() if line.strip()), "")
     created = new_atelier(event, theme, session=session, number=number, porteur=porteur[:200],
                              fields=fields)
-    return created.obj, ""
+    return created.obj, None
 
 
 def _exists(event: Event, number: int, session: str | None) -> bool:

@@ -81,6 +81,25 @@ def parse_title(title: str) -> tuple[int | None, str, str | None]:
     return number, theme.strip(), session.strip()
 
 
+@dataclass(frozen=True)
+class Line:
+    """One line of an import report: English, with %(name)s fields; the
+    pages show it in the reader's language (i18n.translated), the API as is."""
+
+    text: str
+    args: dict = field(default_factory=dict)
+    #: Which file, when the import held several.
+    where: str = ""
+    #: Which sheet of it ("line 12: “Emergence”: ").
+    about: "Line | None" = None
+
+    def __str__(self) -> str:
+        return self.where + (str(self.about) if self.about else "") + self.text % self.args
+
+    def at(self, where: str) -> "Line":
+        return Line(self.text, self.args, where + self.where, self.about)
+
+
 @dataclass
 class ParsedSheet:
     title: str
@@ -96,7 +115,7 @@ class Parsed:
     event_title: str | None = None
     sheets: list[ParsedSheet] = field(default_factory=list)
     #: What could not be read, as sentences for the person importing.
-    problems: list[str] = field(default_factory=list)
+    problems: list["Line"] = field(default_factory=list)
 
 
 #: An ATX heading's marks and the rest of its line; the closing #s are
@@ -127,8 +146,8 @@ def parse(text: str) -> Parsed:
         and not _has_text(lines, ln + 1, headings[i + 1][0])
     ]
     if not starts:
-        result.problems.append("No sheet found: a sheet is a heading followed by its sections "
-                               "(## Question, ## Synthèse, ...).")
+        result.problems.append(Line("No sheet found: a sheet is a heading followed by its sections "
+                                    "(## Question, ## Synthèse, ...)."))
         return result
     first_line = headings[starts[0]][0]
     for ln, level, title in headings:
@@ -160,7 +179,8 @@ def _split_front_matter(text: str, result: Parsed) -> tuple[dict, str, int]:
     head, body = text[4:end], text[end + 5:]
     lines = head.count("\n") + 2
     if len(head) > MAX_FRONT_MATTER:
-        result.problems.append(f"The front matter is longer than {MAX_FRONT_MATTER // 1024} KB; it was ignored.")
+        result.problems.append(Line("The front matter is longer than %(kb)d KB; it was ignored.",
+                                    {"kb": MAX_FRONT_MATTER // 1024}))
         return {}, body, lines
     try:
         meta = yaml.safe_load(head) or {}
@@ -168,7 +188,8 @@ def _split_front_matter(text: str, result: Parsed) -> tuple[dict, str, int]:
             raise ValueError("not a mapping")
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         # RecursionError: collections nested thousands deep.
-        result.problems.append(f"The front matter could not be read ({exc.__class__.__name__}); it was ignored.")
+        result.problems.append(Line("The front matter could not be read (%(error)s); it was ignored.",
+                                    {"error": exc.__class__.__name__}))
         meta = {}
     return meta, body, lines
 
@@ -229,11 +250,12 @@ def _report_outside(lines, headings, starts, result, offset) -> None:
             continue
         if level == 1 and title == result.event_title:
             if _has_text(lines, ln + 1, stop):
-                result.problems.append(f"Line {ln + 1 + offset}: the text under the title “{title[:80]}” "
-                                       "belongs to no sheet; it was not imported.")
+                result.problems.append(Line("Line %(line)d: the text under the title “%(title)s” belongs to no "
+                                            "sheet; it was not imported.", {"line": ln + 1 + offset, "title": title[:80]}))
             continue
         blocks.append((ln, title))
     for ln, title in blocks:
-        result.problems.append(f"Line {ln + 1 + offset}: “{title[:80]}” is not a sheet (no section follows); it was not imported.")
+        result.problems.append(Line("Line %(line)d: “%(title)s” is not a sheet (no section follows); it was not "
+                                    "imported.", {"line": ln + 1 + offset, "title": title[:80]}))
     if _has_text(lines, 0, headings[0][0]):
-        result.problems.append("The text before the first heading was not imported.")
+        result.problems.append(Line("The text before the first heading was not imported."))

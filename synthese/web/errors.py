@@ -51,7 +51,8 @@ def json_error(error: HTTPException):
 def handle_http_exception(error: HTTPException):
     if request.path.startswith("/api/") or request.path == "/api":
         return json_error(error)
-    return render_template("error.html", error=error), error.code
+    own = error.description != type(error).description
+    return render_template("error.html", error=error, own_description=own), error.code
 
 
 def handle_rate_limited(error):
@@ -61,7 +62,7 @@ def handle_rate_limited(error):
         body, status, _headers = json_error(ApiError(429, "rate_limited", "Too many attempts; try again later."))
     else:
         refused = ApiError(429, "rate_limited", _("Trop de tentatives : réessayez dans un moment."))
-        body, status = render_template("error.html", error=refused), 429
+        body, status = render_template("error.html", error=refused, own_description=True), 429
     return body, status, {"Retry-After": str(error.retry_after)}
 
 
@@ -76,7 +77,7 @@ def handle_database_unavailable(error):
         body, status, _headers = json_error(ApiError(503, "unavailable", "The database is unavailable; try again."))
     else:
         down = ApiError(503, "unavailable", _("Le service reprend dans un instant : réessayez."))
-        body, status = render_template("error.html", error=down), 503
+        body, status = render_template("error.html", error=down, own_description=True), 503
     return body, status, {"Retry-After": "5"}
 
 

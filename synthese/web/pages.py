@@ -7,7 +7,7 @@ from werkzeug.exceptions import Forbidden
 from .. import access, ateliers, events, history, publication, realtime, tokens
 from ..events import DomainError
 from ..extensions import db
-from ..i18n import current_lang, gettext as _
+from ..i18n import N_, current_lang, gettext as _
 from ..models import Atelier, Event
 from ..rendering import to_html
 from ..sheets import SECTIONS, participant_names
@@ -15,6 +15,21 @@ from . import asking, ratelimit
 from .security import csp_nonce
 
 bp = Blueprint("pages", __name__)
+
+#: What the sheet page's script says, in the reader's language.
+SHEET_MESSAGES = [
+    N_("Connexion…"),
+    N_("Connecté"),
+    N_("Enregistrement…"),
+    N_("Enregistré"),
+    N_("Hors ligne — vos modifications seront envoyées au retour de la connexion"),
+    N_("écrit dans"),
+    N_("vous"),
+    N_("Vous êtes dans la liste des participants."),
+    N_("Cet atelier a été supprimé ou fusionné dans un autre par l'organisation."),
+    N_("L'organisation a retiré votre accès à cet événement."),
+    N_("La fiche est pleine : vos derniers ajouts ne sont pas enregistrés."),
+]
 
 #: Presence colours, dark enough for white text and distinct side by side.
 COLOURS = ["#1f6feb", "#b62324", "#1a7f37", "#8250df", "#bc4c00", "#0e7c86", "#bf3989", "#6e5400"]
@@ -80,8 +95,8 @@ def healthz():
 
 
 #: How the sign-in page names each role.
-ROLE_NAMES = {"organiser": "organisateur ou organisatrice", "porteur": "porteur ou porteuse de l'atelier",
-              "participant": "participant ou participante"}
+ROLE_NAMES = {"organiser": N_("organisateur ou organisatrice"), "porteur": N_("porteur ou porteuse de l'atelier"),
+              "participant": N_("participant ou participante")}
 
 
 @bp.route("/t/<token>", methods=["GET", "POST"])
@@ -190,22 +205,7 @@ def atelier(atelier_id):
         "cspNonce": csp_nonce(),
         "user": {"name": credential.name or role, "color": colour_for(credential.id)},
         "sections": [{"key": s.key, "title": s.title(current_lang())} for s in SECTIONS],
-        "messages": {
-            key: _(key)
-            for key in [
-                "Connexion…",
-                "Connecté",
-                "Enregistrement…",
-                "Enregistré",
-                "Hors ligne — vos modifications seront envoyées au retour de la connexion",
-                "écrit dans",
-                "vous",
-                "Vous êtes dans la liste des participants.",
-                "Cet atelier a été supprimé ou fusionné dans un autre par l'organisation.",
-                "L'organisation a retiré votre accès à cet événement.",
-                "La fiche est pleine : vos derniers ajouts ne sont pas enregistrés.",
-            ]
-        },
+        "messages": {key: _(key) for key in SHEET_MESSAGES},
     }
     return render_template(
         "sheet.html", atelier=found, title=events.full_title(found), config=config, sections=SECTIONS,

@@ -131,15 +131,15 @@ def test_import_reports_what_it_cannot_read(make_event):
             f"# Atelier 2 - {'x' * 300}\n\n## Synthèse\n\nS.\n")
     report = importing.import_markdown(OPERATOR, event, text, "notes.md")
     assert [c["title"] for c in report.created] == ["Gardé"]
-    assert len(report.problems) == 3, report.problems
-    assert any("Programme" in p and "belongs to no sheet" in p for p in report.problems)
-    assert any("before the first heading" in p for p in report.problems)
-    assert any("too long" in p for p in report.problems)
+    assert len(report.problems) == 3, report.as_dict()['problems']
+    assert any("Programme" in p and "belongs to no sheet" in p for p in report.as_dict()['problems'])
+    assert any("before the first heading" in p for p in report.as_dict()['problems'])
+    assert any("too long" in p for p in report.as_dict()['problems'])
     # Importing the same file again creates no duplicate.
     again = importing.import_markdown(OPERATOR, event, text)
-    assert again.created == [] and any("already exists" in p for p in again.problems)
-    assert importing.import_markdown(OPERATOR, event, "juste du texte").problems[0].startswith("No sheet found")
-    assert importing.import_zip(OPERATOR, event, b"not a zip").problems == ["This file is not a zip archive."]
+    assert again.created == [] and any("already exists" in p for p in again.as_dict()['problems'])
+    assert str(importing.import_markdown(OPERATOR, event, "juste du texte").problems[0]).startswith("No sheet found")
+    assert importing.import_zip(OPERATOR, event, b"not a zip").as_dict()["problems"] == ["This file is not a zip archive."]
 
 
 def test_parse_keeps_heading_like_text_inside_sections():
@@ -181,7 +181,7 @@ def test_front_matter_that_cannot_be_read_is_a_line_of_the_report(make_event, he
     event = make_event().obj
     report = importing.import_markdown(OPERATOR, event, f"---\n{head}\n---\n{ONE_SHEET}")
     assert [c["title"] for c in report.created] == ["Emergence"]
-    assert any(why in p for p in report.problems), report.problems
+    assert any(why in p for p in report.as_dict()['problems']), report.as_dict()['problems']
 
 
 def test_an_import_creates_a_bounded_number_of_sheets(make_event):
@@ -189,7 +189,7 @@ def test_an_import_creates_a_bounded_number_of_sheets(make_event):
     text = "".join(f"# Atelier {n} - T{n}\n\n## Question\n\nq\n\n" for n in range(1, importing.MAX_SHEETS + 40))
     report = importing.import_markdown(OPERATOR, event, text)
     assert len(report.created) == importing.MAX_SHEETS
-    assert any(f"only {importing.MAX_SHEETS} sheets" in p for p in report.problems)
+    assert any(f"only {importing.MAX_SHEETS} sheets" in p for p in report.as_dict()['problems'])
 
 
 def _zip(members: dict[str, bytes], tweak=None) -> bytes:
@@ -219,7 +219,7 @@ def test_unreadable_zip_members_are_lines_of_the_report(make_event, tweak, why):
                 tweak)
     report = importing.import_zip(OPERATOR, event, data)
     assert [c["title"] for c in report.created] == ["Autre"]
-    assert any(p.startswith("a.md:") and why in p for p in report.problems), report.problems
+    assert any(p.startswith("a.md:") and why in p for p in report.as_dict()['problems']), report.as_dict()['problems']
 
 
 def _central_entry(data: bytearray) -> int:
@@ -245,4 +245,4 @@ def _damage_data(data: bytearray) -> None:
 def test_an_archive_that_is_not_one_is_a_line_of_the_report(make_event):
     event = make_event().obj
     report = importing.import_zip(OPERATOR, event, b"PK\x05\x06" + b"\x00" * 10)
-    assert report.problems == ["This file is not a zip archive."]
+    assert report.as_dict()['problems'] == ["This file is not a zip archive."]

@@ -140,3 +140,30 @@ def test_responses_are_not_cached_and_the_cookie_is_secure_under_https(app, clie
     assert api.status_code == 201 and api.headers["Cache-Control"] == "no-store"
     plain = client.get(f"/t/{created.token}")
     assert "Secure" not in plain.headers.get("Set-Cookie", "Secure-less")
+
+
+def test_error_pages_speak_the_readers_language(client):
+    """Werkzeug's descriptions are English: a French page must not show them."""
+    missing = client.get("/ateliers/999999").get_data(as_text=True)
+    assert "Page introuvable." in missing and "requested URL" not in missing
+    english = client.get("/ateliers/999999?lang=en").get_data(as_text=True)
+    assert "Page not found." in english
+
+
+def test_times_are_shown_in_the_events_time_zone_and_the_readers_language(client, make_atelier):
+    from datetime import datetime
+
+    from synthese.access import OPERATOR
+    from synthese.documents import Pending, current_store
+    from synthese.extensions import db
+    from synthese.publication import publish
+    from tests.conftest import sheet_update
+
+    atelier, _, _ = make_atelier()
+    current_store().append([Pending(atelier.id, sheet_update(synthese="Une synthèse."))])
+    version, _new = publish(OPERATOR, atelier)
+    version.published_at = datetime(2026, 12, 1, 9, 30)  # UTC, as stored
+    db.session.commit()
+    page = client.get(f"/ateliers/{atelier.id}/versions/1").get_data(as_text=True)
+    assert "01/12/2026 10:30" in page and "UTC" not in page  # Paris, in December
+    assert "12/1/26, 10:30" in client.get(f"/ateliers/{atelier.id}/versions/1?lang=en").get_data(as_text=True)
