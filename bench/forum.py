@@ -1,5 +1,6 @@
-"""Forum benchmark: 30 ateliers x 12 stock-protocol clients, against Synthèse
-and the reference y-socket.io Node server, alternating, in one run.
+"""Forum benchmark: 30 ateliers x 12 stock-protocol clients, against Synthèse,
+the reference y-socket.io Node server and Hocuspocus (with its SQLite
+extension, default settings), alternating, in one run.
 
 Per atelier: 2 writers append a few characters every 400 ms, 9 lean readers,
 1 full stock client that checks that everything arrived. A separate probe
@@ -163,16 +164,44 @@ class Reference:
         self.proc.wait(10)
 
 
+HOCUSPOCUS = ROOT / "bench" / "hocuspocus"
+
+
+class Hocuspocus(Reference):
+    """@hocuspocus/server + @hocuspocus/extension-sqlite, default settings: it
+    relays first and stores each document 2-10 s later. Its clients speak its
+    own protocol (bench/hocuspocus/clients.mjs)."""
+
+    name = "hocuspocus + sqlite"
+    protocol = "hocuspocus"
+
+    def __init__(self, workdir: Path, rooms: int):
+        if not (HOCUSPOCUS / "node_modules").exists():
+            # Apart from the app's front end: better-sqlite3 may build from source.
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HOCUSPOCUS, check=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(["node", str(HOCUSPOCUS / "server.mjs"), str(self.port),
+                                      str(workdir / f"hocuspocus-{self.port}.sqlite")], stdout=subprocess.DEVNULL)
+        self.procs = [self.proc]
+        self.urls = [self.url]
+        wait_http(self.url)
+        self.token = ""
+        self.rooms = [f"hp-{i}" for i in range(1, rooms + 1)]
+        self.probe_room = "hp-probe"
+
+
 def run_round(server, args, round_no: int) -> dict:
     # Fresh rooms every round, so that rounds do not inherit each other's text.
     rooms = [f"{r}" for r in server.rooms]
+    protocol = getattr(server, "protocol", "y-socket.io")
     samplers = [Sampler(proc.pid) for proc in server.procs]
     urls = ",".join(server.urls)
     load = subprocess.Popen(
         ["node", str(JS / "load.mjs"), f"--url={urls}", f"--rooms={','.join(rooms)}",
          f"--token={server.token}", f"--clients={args.clients}", f"--writers={args.writers}",
          f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}",
-         f"--presence={args.presence}", f"--placement={args.placement}"],
+         f"--presence={args.presence}", f"--placement={args.placement}", f"--protocol={protocol}"],
         stdout=subprocess.PIPE, text=True,
     )
     load_sampler = Sampler(load.pid)
@@ -189,7 +218,7 @@ def run_round(server, args, round_no: int) -> dict:
         # different ones, unless rooms are placed.
         ["node", str(JS / "probe.mjs"), f"--url={urls}", f"--room={server.probe_room}",
          f"--token={server.token}", f"--duration={args.duration - args.warmup - 3}",
-         f"--placement={args.placement}"],
+         f"--placement={args.placement}", f"--protocol={protocol}"],
         stdout=subprocess.PIPE, text=True,
     )
     probe_out, _ = probe.communicate(timeout=args.duration + 60)
@@ -294,7 +323,8 @@ def main():
                         help="no, with --placement room: the processes share nothing but the database "
                              "(the ideal a pair behind Redis can approach)")
     parser.add_argument("--database-url", help="database of the Synthèse processes (default: SQLite)")
-    parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the reference")
+    parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the y-socket.io reference")
+    parser.add_argument("--hocuspocus", default="yes", choices=["yes", "no"], help="also run Hocuspocus")
     parser.add_argument("--json", help="also write raw results to this file")
     args = parser.parse_args()
     if args.redis == "no" and args.processes > 1 and args.placement != "room":
@@ -314,14 +344,15 @@ def main():
                     results[-1]["failed"] = "a server process crashed"
             finally:
                 server.stop()
-        if args.reference == "no":
-            continue
-        server = Reference(args.rooms)
-        try:
-            print(f"round {round_no}: {server.name} ...", flush=True)
-            results.append(run_round(server, args, round_no))
-        finally:
-            server.stop()
+        references = ([lambda: Reference(args.rooms)] if args.reference == "yes" else []) + (
+            [lambda: Hocuspocus(workdir, args.rooms)] if args.hocuspocus == "yes" else [])
+        for make in references:
+            server = make()
+            try:
+                print(f"round {round_no}: {server.name} ...", flush=True)
+                results.append(run_round(server, args, round_no))
+            finally:
+                server.stop()
     report(results)
     if args.json:
         for r in results:

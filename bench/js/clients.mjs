@@ -88,13 +88,4 @@ export function synced (client, timeout = 10000) {
   })
 }
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-export function args () {
-  const out = {}
-  for (const arg of process.argv.slice(2)) {
-    const [k, v] = arg.replace(/^--/, '').split('=')
-    out[k] = v
-  }
-  return out
-}
+export { sleep, args } from './util.mjs'

@@ -4,9 +4,12 @@
 // Usage: node load.mjs --url=... --rooms=atelier-1,atelier-2 --token=T
 //        --clients=12 --writers=2 --period=400 --duration=30 [--settle=30] [--presence=yes]
 //        [--placement=spread|room]
-import { leanReader, leanWriter, fullClient, synced, sleep, args } from './clients.mjs'
+import { sleep, args } from './util.mjs'
 
 const a = args()
+// --protocol=hocuspocus: the same clients, speaking Hocuspocus's protocol (bench/hocuspocus).
+const { leanReader, leanWriter, fullClient, synced } = await import(
+  a.protocol === 'hocuspocus' ? '../hocuspocus/clients.mjs' : './clients.mjs')
 // Several server URLs (comma separated): the clients of each room spread
 // over them, or, with --placement=room, each room's clients on one of them
 // (as nginx's hash on the room cookie places browsers, docs/production.md).

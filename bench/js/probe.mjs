@@ -3,9 +3,10 @@
 // reader timestamps its arrival. Prints one JSON line of latencies (ms).
 // Usage: node probe.mjs --url=... --room=atelier-31 --token=T --duration=30 [--interval=250]
 //        [--placement=spread|room]
-import { fullClient, synced, sleep, args } from './clients.mjs'
+import { sleep, args } from './util.mjs'
 
 const a = args()
+const { fullClient, synced } = await import(a.protocol === 'hocuspocus' ? '../hocuspocus/clients.mjs' : './clients.mjs')
 const duration = Number(a.duration || 30) * 1000
 const interval = Number(a.interval || 250)
 // With several server URLs, the writer uses the first and the reader the
