@@ -53,18 +53,13 @@ def can(role: str, action: str) -> bool:
 
 
 class Denied(Exception):
-    """Raised by require(); the doors answer 401 to whoever showed no credential, 403 to others."""
+    """Raised by Asking.require(); the doors answer 401 to whoever showed no credential, 403 to others."""
 
     def __init__(self, role: str, action: str, anonymous: bool = False):
         super().__init__(f"{role} may not {action}")
         self.role = role
         self.action = action
         self.anonymous = anonymous
-
-
-def require(role: str, action: str) -> None:
-    if not can(role, action):
-        raise Denied(role, action)
 
 
 @dataclass(frozen=True)
