@@ -172,8 +172,10 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._outbox = None
-        # How this process's emits end once encoded (host_id is their last key).
-        self._own_emit = (b'{"method": "emit"', f'"host_id": "{self.host_id}"}}'.encode())
+        # Each message goes out as "<host_id> <method>\n<json>" (_header): a
+        # process skips its own without decoding them, whatever the layout
+        # json.dumps gives them.
+        self._own = f"{self.host_id} ".encode()
         #: Room channels listened to, each with an event set once Redis confirmed it.
         self._rooms: dict[str, object] = {}
         #: Room channels without a socket here any more, since when.
@@ -273,14 +275,21 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                 failed = True
                 self.server.sleep(self.RETRY_EVERY)
 
+    def _header(self, message: dict) -> bytes:
+        return f"{self.host_id} {message.get('method')}\n".encode()
+
     def _listen(self):
-        start, end = self._own_emit
         for message in self._redis_listen_with_retries():
             kind = message["type"]
             if kind == "message":
                 data = message["data"]
-                if isinstance(data, bytes) and data.endswith(end) and data.startswith(start):
-                    continue  # ours, already delivered here
+                if isinstance(data, bytes):
+                    head, newline, body = data.partition(b"\n")
+                    if newline:
+                        # Ours are done here already, but a callback (it comes back to us).
+                        if head.startswith(self._own) and head != self._own + b"callback":
+                            continue
+                        data = body
                 yield data
             elif kind == "subscribe":
                 channel = message["channel"]
@@ -333,7 +342,7 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                 pipe = self.redis.pipeline(transaction=False)
                 for channel, some in by_channel.items():
                     for message in batches(some, self.host_id):
-                        pipe.publish(channel, self.json.dumps(message))
+                        pipe.publish(channel, self._header(message) + self.json.dumps(message).encode())
                 pipe.execute()
                 return
             except Exception as exc:

@@ -2,6 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from ..ateliers import NUMBERS
 from ..sheets import SECTION_KEYS
 
 
@@ -50,7 +51,7 @@ class AtelierCreate(Base):
     title = Str(200, required=True, metadata={"description": "Title or theme"})
     session = Str(120, load_default=None, allow_none=True,
                   metadata={"description": "Session label; created if new"})
-    number = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 9999))
+    number = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(NUMBERS.start, NUMBERS.stop - 1))
     place = Str(200, load_default="")
     porteur = Str(200, load_default="", metadata={"description": "Name of the porteur"})
     question = Str(2000, load_default="", metadata={
@@ -162,7 +163,7 @@ class AtelierPropose(Base):
 class AtelierUpdate(Base):
     title = Str(200)
     session = Str(120, allow_none=True)
-    number = ma.fields.Integer(validate=validate.Range(1, 9999))
+    number = ma.fields.Integer(validate=validate.Range(NUMBERS.start, NUMBERS.stop - 1))
     place = Str(200)
     porteur = Str(200)
     question = Str(2000)

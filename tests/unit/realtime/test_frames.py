@@ -196,3 +196,18 @@ def test_a_socket_of_this_process_is_sent_to_without_redis():
     assert binaries(one) == [b"\x01"] and published == []
     one.emit("synthese:revoked", None, to=remote, namespace="/yjs|atelier-1")
     assert [m["room"] for m in published] == [remote]
+
+
+def test_a_process_skips_its_own_messages_by_their_header_not_by_their_json():
+    """Each message goes out as "<host_id> <method>\\n<json>": its own are
+    skipped undecoded, whatever json.dumps' layout, except callbacks, which
+    come back to it; other processes' are read as JSON."""
+    manager = overrides.FramesRedisManager("redis://127.0.0.1:1/0", channel="synthese-test", write_only=True)
+    own = manager._header({"method": "emit"}) + b'{"method": "emit", "host_id": "x"}'
+    callback = manager._header({"method": "callback"}) + b'{"method": "callback"}'
+    other = b'other-host emit\n{"method": "emit", "host_id": "other-host"}'
+    untagged = b'{"method": "emit", "host_id": "old"}'
+    manager._redis_listen_with_retries = lambda: iter(
+        [{"type": "message", "data": d} for d in (own, callback, other, untagged)])
+    assert list(manager._listen()) == [b'{"method": "callback"}', b'{"method": "emit", "host_id": "other-host"}',
+                                       untagged]
