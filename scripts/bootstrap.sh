@@ -26,7 +26,10 @@ if [ ! -f "$nstamp" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   touch "$nstamp"
 fi
-if [ ! -f static/dist/sheet.js ] || [ ! -f static/dist/dashboard.js ] \
-   || [ -n "$(find static/src package-lock.json package.json -newer static/dist/sheet.js | head -1)" ]; then
+# The bundles get content-hashed names (build/assets.json, esbuild's metafile, maps them) and
+# gzipped copies, which the app serves with long-lived cache headers.
+if [ ! -f build/assets.json ] \
+   || [ -n "$(find static/src static/style.css package-lock.json package.json -newer build/assets.json | head -1)" ]; then
   npm run --silent build
+  .venv/bin/python -m whitenoise.compress --no-brotli static/dist >/dev/null
 fi

@@ -32,6 +32,7 @@ def create_app(test_config=None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
     from . import i18n, realtime, web
+    from .web import assets
     from .documents import DocumentStore
 
     with app.app_context():
@@ -42,6 +43,8 @@ def create_app(test_config=None) -> Flask:
     web.init_app(app)
     i18n.init_app(app)
     realtime.init_app(app)
+    # After the socket middleware: static files are served before it.
+    assets.init_app(app, ROOT)
 
     from . import cli
 
