@@ -4,12 +4,13 @@ import * as Y from 'yjs'
 import { SocketIOProvider } from 'y-socket.io'
 import { EditorView, keymap, drawSelection, placeholder } from '@codemirror/view'
 import { Compartment, EditorState } from '@codemirror/state'
-import { defaultKeymap, indentWithTab } from '@codemirror/commands'
+import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
 const config = JSON.parse(document.getElementById('sheet-config').textContent)
 const t = (key) => config.messages[key] || key
 const statusEl = document.getElementById('status')
+const announceEl = document.getElementById('announce')
 const presentEl = document.getElementById('present')
 const participateBtn = document.getElementById('participate')
 
@@ -50,13 +51,16 @@ for (const section of config.sections) {
     state: EditorState.create({
       doc: ytext.toString(),
       extensions: [
-        keymap.of([...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
+        // No Tab key binding: Tab and Shift+Tab leave the editor, as everywhere
+        // else in the page (WCAG 2.1.2); Ctrl+] and Ctrl+[ indent (defaultKeymap).
+        keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
         drawSelection(),
         EditorView.lineWrapping,
         readOnly.of(EditorState.readOnly.of(!config.canWrite)),
         EditorView.cspNonce.of(config.cspNonce),
         EditorView.contentAttributes.of({
           'aria-labelledby': 'title-' + section.key,
+          'aria-describedby': 'keys-hint',
           'aria-multiline': 'true'
         }),
         yCollab(ytext, awareness),
@@ -107,9 +111,29 @@ renderPresence()
 let saveTimer = null
 let dirty = false
 
+// The visible line follows every change; the live region (what a screen
+// reader says) only changes of state: connected, offline, offline edits
+// saved, stopped. Saving and saved while one types would be read out at
+// every keystroke.
+let announced = ''
+let editedOffline = false
+
+function announce (key) {
+  const text = t(key)
+  if (text !== announced) {
+    announced = text
+    announceEl.textContent = text
+  }
+}
+
 function setStatus (key, state) {
   statusEl.textContent = t(key)
   statusEl.dataset.state = state
+  if (state === 'connected' || state === 'offline') announce(key)
+  if (state === 'saved' && editedOffline) {
+    editedOffline = false
+    announce('Vos modifications faites hors ligne sont enregistrées.')
+  }
 }
 
 function stateCovers (serverSv, localSv) {
@@ -142,6 +166,7 @@ function scheduleSaveCheck (delay) {
 doc.on('update', (update, origin) => {
   if (origin === provider) return
   dirty = true
+  if (!provider.socket.connected) editedOffline = true
   if (provider.socket.connected) {
     setStatus('Enregistrement…', 'saving')
     scheduleSaveCheck(250)
@@ -185,6 +210,7 @@ provider.socket.on('synthese:refused', (why) => {
 
 if (participateBtn) {
   participateBtn.addEventListener('click', () => {
+    if (participateBtn.getAttribute('aria-disabled') === 'true') return
     const ytext = doc.getText('participants')
     const current = ytext.toString()
     const name = config.user.name.trim()
@@ -194,7 +220,8 @@ if (participateBtn) {
       ytext.insert(ytext.length, prefix + name + '\n')
     }
     participateBtn.textContent = t('Vous êtes dans la liste des participants.')
-    participateBtn.disabled = true
+    // Not disabled: a disabled button drops the keyboard focus to the page's top.
+    participateBtn.setAttribute('aria-disabled', 'true')
   })
 }
 

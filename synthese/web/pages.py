@@ -29,6 +29,7 @@ SHEET_MESSAGES = [
     N_("Cet atelier a été supprimé ou fusionné dans un autre par l'organisation."),
     N_("L'organisation a retiré votre accès à cet événement."),
     N_("La fiche est pleine : vos derniers ajouts ne sont pas enregistrés."),
+    N_("Vos modifications faites hors ligne sont enregistrées."),
 ]
 
 #: Presence colours, dark enough for white text and distinct side by side.

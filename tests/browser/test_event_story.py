@@ -36,7 +36,7 @@ async def join(page, base_url, code, name, atelier_title):
     await page.get_by_role("button", name="Rejoindre").click()
     await expect(page.get_by_role("heading", name="Session en cours : Session 1")).to_be_visible()
     await page.get_by_role("link", name=atelier_title).first.click()
-    await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+    await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
 
 
 def test_an_event_from_creation_to_proceedings(live):
@@ -101,7 +101,7 @@ def test_an_event_from_creation_to_proceedings(live):
             await cecile.get_by_role("button", name="Je participe").click()
             await anna.get_by_role("button", name="Je participe").click()
             for page in (anna, cecile):
-                await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+                await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             synthese = await editor_text(anna, "synthese")
             await wait_text(cecile, "synthese", lambda t: t == synthese)
             participants = await wait_text(anna, "participants", lambda t: t.count("\n") == 2)
@@ -116,7 +116,7 @@ def test_an_event_from_creation_to_proceedings(live):
             # The porteur publishes.
             _, sophie = await new_page(browser, errors)
             await sophie.goto(porteur_links["Emergence"])
-            await expect(sophie.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(sophie.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             await sophie.get_by_role("button", name="Publier", exact=True).click()
             await expect(sophie.locator(".flash.info")).to_contain_text("Version 1 publiée")
             await check_axe(sophie, "sheet (porteur)")
@@ -182,14 +182,14 @@ def test_join_and_write_with_the_keyboard_alone(live):
                 if (await page.evaluate("document.activeElement.textContent")).startswith("Atelier 2 - Emergence"):
                     break
             await page.keyboard.press("Enter")
-            await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             # Tab into the Question editor and write.
             for _ in range(10):
                 await page.keyboard.press("Tab")
                 if await page.evaluate("document.activeElement.getAttribute('aria-labelledby')") == "title-question":
                     break
             await page.keyboard.type("Écrit au clavier seul.")
-            await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             fields = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
             assert fields["question"] == "Écrit au clavier seul."
             await browser.close()
@@ -223,7 +223,7 @@ def test_other_pages_have_no_accessibility_violations(live):
             await porteur.goto(f"{live.base_url}/ateliers/{room['id']}")
             await porteur.get_by_role("textbox", name="Synthèse", exact=True).click()
             await porteur.keyboard.type("Texte publié.")
-            await expect(porteur.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(porteur.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             await porteur.get_by_role("button", name="Publier", exact=True).click()
             await porteur.get_by_role("link", name="Version 1").click()
             await expect(porteur.get_by_role("link", name="fiche en cours d'écriture")).to_be_visible()
@@ -305,10 +305,10 @@ def test_the_organiser_withdraws_a_vandals_access(live):
             _, vandal = await new_page(browser, errors)
             await vandal.goto(f"{live.base_url}/t/{room['participant']}")
             await vandal.goto(f"{live.base_url}/ateliers/{room['id']}")
-            await expect(vandal.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(vandal.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             await vandal.get_by_role("textbox", name="Synthèse", exact=True).click()
             await vandal.keyboard.type("n'importe quoi")
-            await expect(vandal.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(vandal.locator("#status")).to_have_text("Enregistré", timeout=10_000)
 
             _, organiser = await new_page(browser, errors)
             await organiser.goto(f"{live.base_url}/t/{room['organiser']}")
@@ -320,7 +320,7 @@ def test_the_organiser_withdraws_a_vandals_access(live):
             await expect(members.get_by_role("row", name="Anna Szeremeta")).to_contain_text("retiré")
             await check_axe(organiser, "manage, access withdrawn")
 
-            await expect(vandal.get_by_role("status")).to_have_text(
+            await expect(vandal.locator("#status")).to_have_text(
                 "L'organisation a retiré votre accès à cet événement.", timeout=10_000)
             await vandal.screenshot(path=artifact("access-withdrawn.png"))
             await expect(vandal.get_by_role("textbox", name="Synthèse", exact=True)).to_have_attribute(

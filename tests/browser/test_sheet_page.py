@@ -17,7 +17,7 @@ async def open_sheet(browser, url, atelier_id, base_url):
     await page.goto(url)
     if not page.url.endswith(f"/ateliers/{atelier_id}"):
         await page.goto(f"{base_url}/ateliers/{atelier_id}")
-    await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+    await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
     return context, page, errors
 
 
@@ -76,7 +76,7 @@ def test_two_people_write_the_same_section_at_once(live):
             typed_a, typed_b = "Proposer une expérimentation sur trois jours. ", "Avec des élus et des citoyens 😀. "
             await asyncio.gather(type_in(sophie, "Synthèse", typed_a), type_in(cecile, "Synthèse", typed_b))
             for page in (sophie, cecile):
-                await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+                await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             text_a = await editor_text(sophie, "synthese")
             await wait_text(cecile, "synthese", lambda t: t == text_a)
             # Every character typed, once, each person's in their order. (Typed
@@ -99,11 +99,11 @@ def test_two_people_write_the_same_section_at_once(live):
             # Offline edits are kept, announced, and merged on reconnect.
             await ctx_b.set_offline(True)
             await cecile.evaluate("window.dispatchEvent(new Event('offline'))")
-            await expect(cecile.get_by_role("status")).to_contain_text("Hors ligne", timeout=10_000)
+            await expect(cecile.locator("#status")).to_contain_text("Hors ligne", timeout=10_000)
             await type_in(cecile, "Question", "Comment embarquer les dirigeants ?")
             await type_in(sophie, "Question", "Question du porteur. ")
             await ctx_b.set_offline(False)
-            await expect(cecile.get_by_role("status")).to_have_text("Enregistré", timeout=20_000)
+            await expect(cecile.locator("#status")).to_have_text("Enregistré", timeout=20_000)
             question = await editor_text(cecile, "question")
             await wait_text(sophie, "question", lambda t: t == question)
             assert "Comment embarquer les dirigeants ?" in question and "Question du porteur." in question
@@ -164,15 +164,15 @@ def test_a_reconnecting_tab_is_placed_in_its_own_room_again(live):
             await first.goto(f"{live.base_url}/t/{room['organiser']}")
             for page, atelier_id in ((first, room["id"]), (second, other["id"])):
                 await page.goto(f"{live.base_url}/ateliers/{atelier_id}")
-                await expect(page.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+                await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
 
             async def placed():
                 return [c["value"] for c in await context.cookies() if c["name"] == "synthese_room"]
 
             assert await placed() == [str(other["id"])]  # the tab opened last
             await sockets[-1].close()  # the first tab's connection drops
-            await expect(first.get_by_role("status")).not_to_have_text("Enregistré", timeout=5_000)
-            await expect(first.get_by_role("status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(first.locator("#status")).not_to_have_text("Enregistré", timeout=5_000)
+            await expect(first.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             assert len(sockets) == 2
             assert await placed() == [str(room["id"])]
             await browser.close()
