@@ -2,6 +2,7 @@
 // the stock y-socket.io client, with presence and a save-state line.
 import * as Y from 'yjs'
 import { SocketIOProvider } from 'y-socket.io'
+import { IndexeddbPersistence } from 'y-indexeddb'
 import { EditorView, keymap, drawSelection, placeholder } from '@codemirror/view'
 import { Compartment, EditorState } from '@codemirror/state'
 import { defaultKeymap } from '@codemirror/commands'
@@ -25,6 +26,12 @@ const placeInRoom = () => {
 placeInRoom()
 
 const doc = new Y.Doc()
+// The sheet is also kept in this browser (IndexedDB): what is typed offline
+// survives a closed tab, a reload or a crash, and is sent once the page is
+// open again on the network (the server's sync step 1 asks for it). One
+// store per sheet and person: a shared tablet does not send one person's
+// edits as another's.
+const local = new IndexeddbPersistence(config.store, doc)
 const provider = new SocketIOProvider(
   window.location.origin,
   config.room,
@@ -166,7 +173,8 @@ function scheduleSaveCheck (delay) {
 doc.on('update', (update, origin) => {
   if (origin === provider) return
   dirty = true
-  if (!provider.socket.connected) editedOffline = true
+  // (What the browser's own store brings back at load is not typed offline now.)
+  if (!provider.socket.connected && origin !== local) editedOffline = true
   if (provider.socket.connected) {
     setStatus('Enregistrement…', 'saving')
     scheduleSaveCheck(250)
@@ -190,6 +198,7 @@ window.addEventListener('offline', () => provider.socket.io.engine?.close())
 // withdrew this person's access: stop here and say why.
 function stop (why) {
   provider.disconnect()
+  local.clearData()
   setStatus(why, 'offline')
   for (const section of config.sections) {
     document.getElementById('editor-' + section.key).view.dispatch({

@@ -202,6 +202,9 @@ def atelier(atelier_id):
     config = {
         "atelier": found.id,
         "room": f"atelier-{found.id}",
+        # This browser's copy of the sheet, per person (IndexedDB); the creation
+        # time keeps a later atelier that reuses the id from finding it.
+        "store": f"synthese:{found.id}:{found.created_at.isoformat()}:{credential.id}",
         "canWrite": access.can(role, "sheet.write"),
         "cspNonce": csp_nonce(),
         "user": {"name": credential.name or role, "color": colour_for(credential.id)},

@@ -3,6 +3,8 @@ import asyncio
 import re
 from collections import Counter
 
+import requests
+
 from playwright.async_api import async_playwright, expect
 
 from tests.browser.conftest import LAUNCH, artifact, axe_violations
@@ -175,6 +177,59 @@ def test_a_reconnecting_tab_is_placed_in_its_own_room_again(live):
             await expect(first.locator("#status")).to_have_text("Enregistré", timeout=10_000)
             assert len(sockets) == 2
             assert await placed() == [str(room["id"])]
+            await browser.close()
+
+    asyncio.run(scenario())
+
+
+def test_text_typed_offline_survives_a_closed_page_and_reaches_the_server(live):
+    """The phone drops the tab while offline: the text is in the browser's
+    store (IndexedDB) and is sent when the sheet is opened again."""
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            context, page, errors = await open_sheet(browser, f"{live.base_url}/t/{room['porteur']}", room["id"],
+                                                     live.base_url)
+            await context.set_offline(True)
+            await expect(page.locator("#status")).to_contain_text("Hors ligne", timeout=10_000)
+            await type_in(page, "Synthèse", "Écrit dans le train, sans réseau.")
+            await asyncio.sleep(0.5)  # the browser's store writes as one types
+            await page.close()
+            await context.set_offline(False)
+            assert live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["synthese"] == ""
+            again = await context.new_page()
+            await again.goto(f"{live.base_url}/ateliers/{room['id']}")
+            await expect(again.locator("#status")).to_have_text("Enregistré", timeout=15_000)
+            stored = live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["synthese"]
+            assert stored == "Écrit dans le train, sans réseau."
+            assert await editor_text(again, "synthese") == stored  # once, not twice
+            # The only errors: the socket's attempts while the network was off.
+            assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
+            await context.close()
+            await browser.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_removed_sheet_is_forgotten_by_the_browser(live):
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            context, page, _errors = await open_sheet(browser, f"{live.base_url}/t/{room['porteur']}", room["id"],
+                                                      live.base_url)
+            await type_in(page, "Synthèse", "Texte")
+            await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
+            requests.delete(f"{live.base_url}/api/ateliers/{room['id']}",
+                                headers={"Authorization": f"Bearer {room['organiser']}"}).raise_for_status()
+            await expect(page.locator("#status")).to_contain_text("supprimé", timeout=10_000)
+            await asyncio.sleep(0.3)
+            databases = await page.evaluate("() => indexedDB.databases().then(ds => ds.map(d => d.name))")
+            assert not [name for name in databases if name.startswith(f"synthese:{room['id']}:")]
+            await context.close()
             await browser.close()
 
     asyncio.run(scenario())
