@@ -13,7 +13,7 @@ from ..i18n import gettext as _
 from ..models import Atelier
 from . import asking, ratelimit
 from .api import sign_in_url
-from .pages import domain_flash, event_or_404, flash_link, forbidden, form_number
+from .pages import domain_flash, event_or_404, flash_link, forbidden, form_number, unconfirmed
 
 bp = Blueprint("organise", __name__)
 bp.register_error_handler(access.Denied, forbidden)
@@ -95,6 +95,14 @@ def update_details(slug):
 @bp.post("/events/<slug>/manage/code")
 def change_code(slug):
     event = event_or_404(slug)
+    asking.page().require(event, "event.manage")
+    ask = unconfirmed(_("Changer le code de « {title} » ?").format(title=event.title),
+                      _("Le code {code}, ses liens et ses QR codes imprimés n'ouvriront plus l'événement ; "
+                        "les personnes déjà entrées gardent leur accès.").format(
+                          code=events.format_code(event.join_code)),
+                      _("Changer de code"), url_for("organise.manage", slug=slug))
+    if ask:
+        return ask
     events.change_join_code(asking.page(), event)
     flash(_("Nouveau code : {code}. L'ancien n'ouvre plus l'événement ; les personnes déjà entrées gardent leur accès.")
           .format(code=events.format_code(event.join_code)))
@@ -103,7 +111,17 @@ def change_code(slug):
 
 @bp.post("/events/<slug>/manage/members/<int:credential_id>/revoke")
 def revoke_member(slug, credential_id):
-    revoked = domain_flash(members.revoke, asking.page(), event_or_404(slug), credential_id)
+    event = event_or_404(slug)
+    asking.page().require(event, "event.members")
+    who = domain_flash(members.member, event, credential_id)
+    if who is None:
+        return redirect(url_for("organise.manage", slug=slug) + "#members")
+    ask = unconfirmed(_("Retirer l'accès de « {name} » ?").format(name=who.name or _("(sans nom)")),
+                      _("Son lien n'ouvrira plus rien et ses pages ouvertes s'arrêtent ; ce qui est écrit reste."),
+                      _("Retirer l'accès"), url_for("organise.manage", slug=slug) + "#members")
+    if ask:
+        return ask
+    revoked = domain_flash(members.revoke, asking.page(), event, credential_id)
     if revoked:
         flash(_("L'accès de « {name} » est retiré : son lien n'ouvre plus rien et ses pages ouvertes s'arrêtent.")
               .format(name=revoked.name))
@@ -159,6 +177,13 @@ def porteur_link(atelier_id):
 def remove_atelier(atelier_id):
     atelier = db.get_or_404(Atelier, atelier_id)
     slug, title = atelier.event.slug, events.full_title(atelier)
+    asking.page().require(atelier, "atelier.remove")
+    ask = unconfirmed(_("Supprimer « {title} » ?").format(title=title),
+                      _("La fiche et son texte seront effacés, et les personnes qui l'ont ouverte en seront "
+                        "averties. Cela ne peut pas être annulé."),
+                      _("Supprimer"), url_for("organise.manage", slug=slug) + "#ateliers")
+    if ask:
+        return ask
     if domain_flash(ateliers.delete_atelier, asking.page(), atelier):
         flash(_("« {title} » a été supprimé.").format(title=title))
     return redirect(url_for("organise.manage", slug=slug) + "#ateliers")
@@ -168,6 +193,16 @@ def remove_atelier(atelier_id):
 def merge_atelier(atelier_id):
     source = db.get_or_404(Atelier, atelier_id)
     slug, title = source.event.slug, events.full_title(source)
+    asking.page().require(source, "atelier.merge")
+    into = db.session.get(Atelier, request.form.get("into", type=int) or 0)
+    into = into if into is not None and into.event_id == source.event_id else None
+    ask = unconfirmed(_("Fusionner « {source} » dans « {target} » ?").format(
+                          source=title, target=events.full_title(into) if into else "?"),
+                      _("Son texte sera ajouté à l'autre fiche, puis elle sera supprimée. Cela ne peut pas être "
+                        "annulé."),
+                      _("Fusionner"), url_for("organise.manage", slug=slug) + "#ateliers")
+    if ask:
+        return ask
     target = domain_flash(ateliers.merge_ateliers, asking.page(), source, request.form.get("into", type=int) or 0)
     if target is not None:
         flash(_("« {source} » a été fusionné dans « {target} ».").format(

@@ -66,6 +66,17 @@ def domain_flash(call, *args, **kwargs):
         return None
 
 
+def unconfirmed(question: str, consequence: str, button: str, back: str):
+    """A destructive form post goes through once confirmed: first, a page says
+    what it will do and posts the same form again (no script needed). None
+    once confirmed; otherwise that page, to return."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    fields = {k: v for k, v in request.form.items() if k not in ("csrf", "confirmed")}
+    return render_template("confirm.html", question=question, consequence=consequence, button=button,
+                           action=request.path, fields=fields, back=back)
+
+
 def form_number(text: str) -> int | None:
     """A number typed in a form: None when left empty (ateliers.check_number judges the rest)."""
     text = text.strip()
@@ -260,6 +271,14 @@ def publish(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/unpublish")
 def unpublish(atelier_id):
+    found = db.get_or_404(Atelier, atelier_id)
+    asking.page().require(found, "sheet.unpublish")
+    ask = unconfirmed(_("Dépublier « {title} » ?").format(title=events.full_title(found)),
+                      _("Ses versions publiées ne seront plus lisibles par le public ; les membres de l'événement "
+                        "les lisent toujours, et vous pourrez la publier de nouveau."),
+                      _("Dépublier"), url_for("pages.atelier", atelier_id=atelier_id))
+    if ask:
+        return ask
     publication.unpublish(asking.page(), db.get_or_404(Atelier, atelier_id))
     flash(_("La fiche n'est plus publique."))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))

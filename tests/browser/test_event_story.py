@@ -316,6 +316,11 @@ def test_the_organiser_withdraws_a_vandals_access(live):
             members = organiser.locator("#members")
             await expect(members.get_by_role("row", name="Organisation")).to_contain_text("votre accès")
             await members.get_by_role("button", name="Retirer l'accès Anna Szeremeta").click()
+            # First it says what will happen, with the focus on that question.
+            question = organiser.get_by_role("heading", name="Retirer l'accès de « Anna Szeremeta » ?")
+            await expect(question).to_be_focused()
+            await check_axe(organiser, "confirmation")
+            await organiser.get_by_role("button", name="Retirer l'accès").click()
             await expect(organiser.get_by_text("L'accès de « Anna Szeremeta » est retiré")).to_be_visible()
             await expect(members.get_by_role("row", name="Anna Szeremeta")).to_contain_text("retiré")
             await check_axe(organiser, "manage, access withdrawn")

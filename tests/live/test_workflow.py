@@ -84,7 +84,7 @@ def test_merging_from_the_organisers_page_tells_the_people_on_the_merged_sheet(l
     csrf = re.search(r'name="csrf" value="([^"]+)"', manage.text)[1]
 
     answer = browser.post(f"{live.base_url}/ateliers/{source['id']}/merge",
-                          data={"csrf": csrf, "into": room["id"]}, allow_redirects=False)
+                          data={"csrf": csrf, "into": room["id"], "confirmed": "yes"}, allow_redirects=False)
     assert answer.status_code == 302
     wait_until(lambda: removed == [True], message="the merged sheet's room told it is gone")
     assert live.get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]["discussion"] \

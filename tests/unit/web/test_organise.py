@@ -107,7 +107,7 @@ def test_publish_and_read_publicly(app, client, make_atelier):
     assert "\u202eRenversé" in page and "👩🏽‍💻" in page
     event_page = public.get(f"/events/{atelier.event.slug}").get_data(as_text=True)
     assert f"/ateliers/{atelier.id}/versions/1" in event_page
-    client.post(f"/ateliers/{atelier.id}/unpublish", data={"csrf": token})
+    client.post(f"/ateliers/{atelier.id}/unpublish", data={"csrf": token, "confirmed": "yes"})
     assert "Version 1" not in public.get(f"/ateliers/{atelier.id}").get_data(as_text=True)
     assert public.get(f"/ateliers/{atelier.id}/versions/1").status_code == 404
 
@@ -153,7 +153,11 @@ def test_changing_a_leaked_code(client):
     old = event.join_code
     token = csrf(client, f"/events/{slug}/manage")
     joined = client.post(f"/api/events/{slug}/participants", json={"join_code": old, "name": "Anna"}).json
-    client.post(f"/events/{slug}/manage/code", data={"csrf": token})
+    asked = client.post(f"/events/{slug}/manage/code", data={"csrf": token})
+    # First, what it will do; nothing changes until it is confirmed.
+    assert asked.status_code == 200 and "QR codes imprimés" in asked.get_data(as_text=True)
+    assert event.join_code == old
+    client.post(f"/events/{slug}/manage/code", data={"csrf": token, "confirmed": "yes"})
     assert event.join_code != old
     refused = client.post(f"/api/events/{slug}/participants", json={"join_code": old, "name": "Mallory"})
     assert refused.status_code == 403
@@ -168,7 +172,10 @@ def test_withdraw_an_access_and_issue_a_new_organiser_link(app, client):
     page = client.get(f"/events/{slug}/manage").get_data(as_text=True)
     assert "Anna &lt;b&gt;Lefèvre&lt;/b&gt;" in page and "votre accès" in page
     token = csrf(client, f"/events/{slug}/manage")
-    done = client.post(f"/events/{slug}/manage/members/{anna.obj.id}/revoke", data={"csrf": token},
+    asked = client.post(f"/events/{slug}/manage/members/{anna.obj.id}/revoke", data={"csrf": token})
+    assert "Anna &lt;b&gt;Lefèvre&lt;/b&gt;" in asked.get_data(as_text=True)  # escaped there too
+    assert anna.obj.revoked_at is None
+    done = client.post(f"/events/{slug}/manage/members/{anna.obj.id}/revoke", data={"csrf": token, "confirmed": "yes"},
                        follow_redirects=True).get_data(as_text=True)
     assert "n&#39;ouvre plus rien" in done and "retiré" in done
     anna_browser = app.test_client()
@@ -182,3 +189,23 @@ def test_withdraw_an_access_and_issue_a_new_organiser_link(app, client):
     other = app.test_client()
     other.get(link.replace("http://synthese.test", ""))
     assert other.get(f"/events/{slug}/manage").status_code == 200
+
+
+def test_destructive_actions_ask_first_and_keep_their_fields(client):
+    """Removing, merging, unpublishing, changing the code, withdrawing an
+    access: the first post only says what will happen (no script needed)."""
+    slug, _ = new_event(client)
+    event = events.event_by_slug(slug)
+    token = csrf(client, f"/events/{slug}/manage")
+    client.post(f"/events/{slug}/manage/ateliers", data={"csrf": token, "title": "Doublon"})
+    client.post(f"/events/{slug}/manage/ateliers", data={"csrf": token, "title": "Tiers-lieux"})
+    doublon, tiers = sorted(event.ateliers, key=lambda a: a.title)
+    asked = client.post(f"/ateliers/{doublon.id}/merge", data={"csrf": token, "into": str(tiers.id)})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Tiers-lieux" in page and "ne peut pas être annulé" in page
+    assert 'name="into" value="%d"' % tiers.id in page and 'name="confirmed" value="yes"' in page
+    assert len(event.ateliers) == 2
+    asked = client.post(f"/ateliers/{tiers.id}/remove", data={"csrf": token})
+    assert "Supprimer « Atelier" in asked.get_data(as_text=True) and len(event.ateliers) == 2
+    client.post(f"/ateliers/{tiers.id}/remove", data={"csrf": token, "confirmed": "yes"})
+    assert [a.title for a in events.event_by_slug(slug).ateliers] == ["Doublon"]
