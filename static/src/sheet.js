@@ -31,7 +31,8 @@ const doc = new Y.Doc()
 // open again on the network (the server's sync step 1 asks for it). One
 // store per sheet and person: a shared tablet does not send one person's
 // edits as another's.
-const local = new IndexeddbPersistence(config.store, doc)
+// (The room's wall keeps nothing: config.store is null there.)
+const local = config.store ? new IndexeddbPersistence(config.store, doc) : null
 const provider = new SocketIOProvider(
   window.location.origin,
   config.room,
@@ -41,9 +42,13 @@ const provider = new SocketIOProvider(
 )
 provider.socket.io.on('reconnect_attempt', placeInRoom)
 const awareness = provider.awareness
-const lightColour = config.user.color + '33'
-awareness.setLocalStateField('user', { name: config.user.name, color: config.user.color, colorLight: lightColour })
-awareness.setLocalStateField('section', null)
+if (config.wall) {
+  awareness.setLocalState(null) // a projector is nobody: not among the people present
+} else {
+  const lightColour = config.user.color + '33'
+  awareness.setLocalStateField('user', { name: config.user.name, color: config.user.color, colorLight: lightColour })
+  awareness.setLocalStateField('section', null)
+}
 
 const titles = Object.fromEntries(config.sections.map((s) => [s.key, s.title]))
 
@@ -80,11 +85,31 @@ for (const section of config.sections) {
     })
   })
   parent.view = view
+  if (config.wall) followChanges(ytext, view)
+}
+
+// The wall follows what is being written: the latest change comes into view.
+function followChanges (ytext, view) {
+  ytext.observe((event) => {
+    let at = 0
+    let end = null
+    for (const op of event.delta) {
+      if (op.retain) at += op.retain
+      else if (op.insert) { at += op.insert.length; end = at }
+      else if (op.delete) end = at
+    }
+    if (end === null) return
+    // Once the editor has the change (its own observer may run after this one).
+    requestAnimationFrame(() => view.dispatch({
+      effects: EditorView.scrollIntoView(Math.min(end, view.state.doc.length), { y: 'center' })
+    }))
+  })
 }
 
 // -- presence ----------------------------------------------------------------
 
 function renderPresence () {
+  if (!presentEl) return
   const people = []
   awareness.getStates().forEach((state, clientId) => {
     if (!state || !state.user) return
@@ -198,7 +223,7 @@ window.addEventListener('offline', () => provider.socket.io.engine?.close())
 // withdrew this person's access: stop here and say why.
 function stop (why) {
   provider.disconnect()
-  local.clearData()
+  if (local) local.clearData()
   setStatus(why, 'offline')
   for (const section of config.sections) {
     document.getElementById('editor-' + section.key).view.dispatch({

@@ -166,15 +166,20 @@ def join_event(data, slug):
 
 
 @blp.get("/events/<slug>/dashboard")
+@blp.arguments(schemas.DashboardQuery, location="query")
 @blp.response(200, schemas.Dashboard)
-def dashboard(slug):
+def dashboard(query, slug):
     """Every atelier's state, who is there and the last edit (organiser)."""
     event = _event(slug)
     asking.api().require(event, "event.dashboard")
-    return dashboard_data(event)
+    return dashboard_data(event, query["excerpt"])
 
 
-def dashboard_data(event: Event) -> dict:
+#: How much of each Synthèse the event's wall shows.
+EXCERPT = 280
+
+
+def dashboard_data(event: Event, excerpt: bool = False) -> dict:
     ordered = events.ordered_ateliers(event)
     people = realtime.people([a.id for a in ordered])
     ids = {cid for room in people.values() for cid in room}
@@ -191,6 +196,7 @@ def dashboard_data(event: Event) -> dict:
             "edited_at": status["edited_at"],
             "published_at": status["published_at"],
             "edited_since_published": status["edited_since_published"],
+            **({"synthese": current_store().fields(atelier.id)["synthese"][:EXCERPT]} if excerpt else {}),
         })
     return {"ateliers": rows, "present": total}
 

@@ -2,9 +2,7 @@
 show the join code and QR code, import and export."""
 from datetime import date
 
-import segno
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, url_for)
-from markupsafe import Markup
 
 from .. import access, ateliers, events, importing, members
 from ..events import DomainError
@@ -13,7 +11,7 @@ from ..i18n import gettext as _
 from ..models import Atelier
 from . import asking, ratelimit
 from .api import sign_in_url
-from .pages import domain_flash, event_or_404, flash_link, forbidden, form_number, unconfirmed
+from .pages import domain_flash, event_or_404, flash_link, forbidden, form_number, qr_svg, unconfirmed
 
 bp = Blueprint("organise", __name__)
 bp.register_error_handler(access.Denied, forbidden)
@@ -243,7 +241,5 @@ def qr(slug):
     event = event_or_404(slug)
     asking.page().require(event, "event.read_members")
     join_url = url_for("pages.join", code=event.join_code, _external=True)
-    code = segno.make(join_url, error="m")
-    svg = code.svg_inline(scale=10, dark="#000", light="#fff", title=_("QR code du lien pour rejoindre"))
-    return render_template("event_qr.html", event=event, join_url=join_url, qr_svg=Markup(svg),
+    return render_template("event_qr.html", event=event, join_url=join_url, qr_svg=qr_svg(join_url),
                            join_code=events.format_code(event.join_code))

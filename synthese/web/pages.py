@@ -1,6 +1,8 @@
 """HTML pages for everyone: sign-in links, joining, events, sheets, published
 versions. Thin views over the domain, with the API's rules (access.PERMISSIONS)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import segno
+from markupsafe import Markup
 from sqlalchemy import select, text
 from werkzeug.exceptions import Forbidden
 
@@ -31,6 +33,10 @@ SHEET_MESSAGES = [
     N_("La fiche est pleine : vos derniers ajouts ne sont pas enregistrés."),
     N_("Vos modifications faites hors ligne sont enregistrées."),
 ]
+
+#: What the event's wall says, in the reader's language.
+WALL_MESSAGES = [N_("Vide"), N_("En cours d'écriture"), N_("Publiée"), N_("personne pour l’instant"),
+                 N_("Mis à jour à"), N_("Hors ligne, nouvel essai…")]
 
 #: Presence colours, dark enough for white text and distinct side by side.
 COLOURS = ["#1f6feb", "#b62324", "#1a7f37", "#8250df", "#bc4c00", "#0e7c86", "#bf3989", "#6e5400"]
@@ -136,6 +142,13 @@ def sign_in(token):
 def join(code):
     """Join an event with its code and a name."""
     form = {"code": code, "name": "", "organisation": "", "next": request.args.get("next", "")}
+    atelier_id = request.args.get("atelier", "")
+    if atelier_id.isdigit() and len(atelier_id) < 13:
+        # From an atelier's QR code: straight into that sheet, once a name is given.
+        form["next"] = f"/ateliers/{atelier_id}"
+        found = events.event_by_code(code) if request.method == "GET" else None
+        if found is not None and access.can(asking.page().on_event(found)[0], "event.read_members"):
+            return redirect(form["next"])  # already in: no second name asked
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip()[:200] for k in form}
         event = events.event_by_code(form["code"])
@@ -199,18 +212,9 @@ def propose(slug):
     return redirect(url_for("pages.atelier", atelier_id=created.obj.id))
 
 
-@bp.get("/ateliers/<int:atelier_id>")
-def atelier(atelier_id):
-    """Members: the live sheet. Anyone else: its latest published version, or the join form."""
-    found = db.get_or_404(Atelier, atelier_id)
-    role, credential = asking.page().on_atelier(found)
-    if not access.can(role, "sheet.read_live"):
-        version = publication.public_version(found)
-        if version is not None:
-            return render_version(found, version, role)
-        form = {"code": "", "name": "", "organisation": "", "next": request.path}
-        return render_template("join.html", form=form, atelier=found)
-    config = {
+def sheet_config(found: Atelier, role: str, credential) -> dict:
+    """What the sheet page's script needs (the wall's too)."""
+    return {
         "atelier": found.id,
         "room": f"atelier-{found.id}",
         # This browser's copy of the sheet, per person (IndexedDB); the creation
@@ -222,6 +226,72 @@ def atelier(atelier_id):
         "sections": [{"key": s.key, "title": s.title(current_lang())} for s in SECTIONS],
         "messages": {key: _(key) for key in SHEET_MESSAGES},
     }
+
+
+def qr_svg(url: str) -> Markup:
+    """A QR code of ``url``, as inline SVG, large enough to scan from the back of a room."""
+    code = segno.make(url, error="m")
+    # A viewBox, no fixed size: the page sizes it (a fixed size was cropped on phones).
+    return Markup(code.svg_inline(scale=10, dark="#000", light="#fff", omitsize=True,
+                                  title=_("QR code du lien pour rejoindre")))
+
+
+def atelier_join_url(found: Atelier) -> str:
+    return url_for("pages.join", code=found.event.join_code, atelier=found.id, _external=True)
+
+
+@bp.get("/ateliers/<int:atelier_id>/qr")
+def atelier_qr(atelier_id):
+    """A page to print or project: the QR code and link straight into this atelier's sheet."""
+    found = db.get_or_404(Atelier, atelier_id)
+    asking.page().require(found, "sheet.read_live")
+    url = atelier_join_url(found)
+    return render_template("atelier_qr.html", atelier=found, title=events.full_title(found), join_url=url,
+                           qr_svg=qr_svg(url), join_code=events.format_code(found.event.join_code))
+
+
+@bp.get("/ateliers/<int:atelier_id>/wall")
+def wall(atelier_id):
+    """The sheet on the room's projector: live for a member's browser, else its latest published version."""
+    found = db.get_or_404(Atelier, atelier_id)
+    role, credential = asking.page().on_atelier(found)
+    if not access.can(role, "sheet.read_live"):
+        version = publication.public_version(found)
+        if version is None:
+            abort(404)
+        return render_version(found, version, role, wall=True)
+    # Read-only, no presence of its own, nothing kept in the projector's browser.
+    config = {**sheet_config(found, role, credential), "canWrite": False, "wall": True, "store": None}
+    url = atelier_join_url(found)
+    return render_template("wall.html", atelier=found, title=events.full_title(found), config=config,
+                           sections=SECTIONS, qr_svg=qr_svg(url), join_url=url)
+
+
+@bp.get("/events/<slug>/wall")
+def event_wall(slug):
+    """For the organiser: every atelier of the current session on one screen, live."""
+    found = event_or_404(slug)
+    asking.page().require(found, "event.dashboard")
+    current = events.current_session(found)
+    shown = [a for a in events.ordered_ateliers(found) if current is None or a.session_id == current.id]
+    config = {"url": url_for("api.dashboard", slug=slug, excerpt="true"), "ids": [a.id for a in shown],
+              "messages": {key: _(key) for key in WALL_MESSAGES}}
+    return render_template("event_wall.html", event=found, current=current, ateliers=shown, config=config,
+                           full_title=events.full_title)
+
+
+@bp.get("/ateliers/<int:atelier_id>")
+def atelier(atelier_id):
+    """Members: the live sheet. Anyone else: its latest published version, or the join form."""
+    found = db.get_or_404(Atelier, atelier_id)
+    role, credential = asking.page().on_atelier(found)
+    if not access.can(role, "sheet.read_live"):
+        version = publication.public_version(found)
+        if version is not None:
+            return render_version(found, version, role)
+        form = {"code": "", "name": "", "organisation": "", "next": request.path}
+        return render_template("join.html", form=form, atelier=found)
+    config = sheet_config(found, role, credential)
     return render_template(
         "sheet.html", atelier=found, title=events.full_title(found), config=config, sections=SECTIONS,
         status=publication.status(found), can_publish=access.can(role, "sheet.publish"),
@@ -243,7 +313,7 @@ def version(atelier_id, number):
     return render_version(found, shown, role)
 
 
-def render_version(atelier: Atelier, shown, role: str):
+def render_version(atelier: Atelier, shown, role: str, wall: bool = False):
     sections = []
     for section in SECTIONS:
         body = shown.fields.get(section.key, "")
@@ -255,7 +325,7 @@ def render_version(atelier: Atelier, shown, role: str):
     return render_template(
         "sheet_public.html", atelier=atelier, shown=shown, sections=sections, versions=visible,
         latest=publication.latest(atelier), member=access.can(role, "sheet.read_live"),
-        can_restore=access.can(role, "sheet.restore"),
+        can_restore=access.can(role, "sheet.restore") and not wall, wall=wall,
     )
 
 

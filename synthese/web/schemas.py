@@ -227,8 +227,14 @@ class PresentPerson(ma.Schema):
     role = ma.fields.String()
 
 
+class DashboardQuery(Base):
+    excerpt = ma.fields.Boolean(load_default=False,
+                                metadata={"description": "Also the start of each sheet's Synthèse (the event's wall)"})
+
+
 class DashboardRow(AtelierSummary):
     present = ma.fields.List(ma.fields.Nested(PresentPerson))
+    synthese = ma.fields.String(metadata={"description": "The start of the Synthèse, with ?excerpt=true"})
     edited_at = ma.fields.DateTime(allow_none=True)
     published_at = ma.fields.DateTime(allow_none=True)
     edited_since_published = ma.fields.Boolean()
