@@ -14,6 +14,30 @@ const statusEl = document.getElementById('status')
 const announceEl = document.getElementById('announce')
 const presentEl = document.getElementById('present')
 const participateBtn = document.getElementById('participate')
+const sideDetails = document.getElementById('side-details')
+const barStatus = document.getElementById('bar-status')
+const peopleCount = document.getElementById('people-count')
+const statusDot = document.getElementById('status-dot')
+
+// On a phone the panel is one line that opens on demand, and closes when
+// one goes back to writing: it never covers the text being typed.
+const narrow = window.matchMedia('(max-width: 800px)')
+function fitPanel () { if (sideDetails) sideDetails.open = !narrow.matches }
+fitPanel()
+narrow.addEventListener('change', fitPanel)
+document.addEventListener('focusin', (event) => {
+  if (sideDetails && narrow.matches && event.target.closest?.('.editor')) sideDetails.open = false
+})
+// Open over the text, it folds at a tap beside it, or with Escape.
+document.addEventListener('pointerdown', (event) => {
+  if (sideDetails?.open && narrow.matches && !event.target.closest?.('.side')) sideDetails.open = false
+})
+sideDetails?.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && narrow.matches && sideDetails.open) {
+    sideDetails.open = false
+    sideDetails.querySelector('summary').focus()
+  }
+})
 
 // Behind several server processes, nginx sends a room's sockets to one of
 // them by this cookie (docs/production.md), so that each process hears only
@@ -70,6 +94,8 @@ for (const section of config.sections) {
         EditorView.lineWrapping,
         readOnly.of(EditorState.readOnly.of(!config.canWrite)),
         EditorView.cspNonce.of(config.cspNonce),
+        // The phone's one-line panel stays above the caret, never over it.
+        EditorView.scrollMargins.of(() => ({ top: narrow.matches ? 56 : 0, bottom: 16 })),
         EditorView.contentAttributes.of({
           'aria-labelledby': 'title-' + section.key,
           'aria-describedby': 'keys-hint',
@@ -116,6 +142,22 @@ function renderPresence () {
     people.push({ clientId, me: clientId === doc.clientID, ...state })
   })
   people.sort((a, b) => (b.me - a.me) || String(a.user.name).localeCompare(String(b.user.name)))
+  if (peopleCount) peopleCount.textContent = `${people.length} ${t(people.length > 1 ? 'présents' : 'présent')}`
+  // Who writes where, on each section's title too: seen without opening the panel.
+  for (const section of config.sections) {
+    const here = document.getElementById('here-' + section.key)
+    if (!here) continue
+    const writers = people.filter((p) => p.section === section.key && !p.me)
+    here.replaceChildren(...writers.slice(0, 6).map((p) => {
+      const badge = document.createElement('span')
+      badge.className = 'avatar'
+      badge.style.backgroundColor = String(p.user.color || '#555')
+      badge.textContent = String(p.user.name).trim().charAt(0).toUpperCase() || '?'
+      badge.title = String(p.user.name)
+      return badge
+    }))
+    here.setAttribute('aria-label', writers.length ? `${t('écrit ici')} : ${writers.map((p) => p.user.name).join(', ')}` : '')
+  }
   presentEl.replaceChildren(...people.map((p) => {
     const li = document.createElement('li')
     const dot = document.createElement('span')
@@ -147,6 +189,8 @@ let dirty = false
 // reader says) only changes of state: connected, offline, offline edits
 // saved, stopped. Saving and saved while one types would be read out at
 // every keystroke.
+// The phone's one-line panel says it in a word.
+const SHORT = { connected: 'Connecté', saved: 'Enregistré', saving: 'Enregistrement…', offline: 'Hors ligne' }
 let announced = ''
 let editedOffline = false
 
@@ -161,6 +205,8 @@ function announce (key) {
 function setStatus (key, state) {
   statusEl.textContent = t(key)
   statusEl.dataset.state = state
+  if (barStatus) barStatus.textContent = t(SHORT[state] || key)
+  if (statusDot) statusDot.dataset.state = state
   if (state === 'connected' || state === 'offline') announce(key)
   if (state === 'saved' && editedOffline) {
     editedOffline = false
