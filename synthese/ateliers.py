@@ -7,7 +7,7 @@ from . import access, realtime, tokens
 from .documents import current_store
 from .events import Created, DomainError, find_session, session_named
 from .extensions import db
-from .models import Atelier, Credential, Event, SheetDocument, SheetUpdate
+from .models import Atelier, Credential, Event, SheetDocument, SheetUpdate, utcnow
 from .sheets import SECTION_KEYS, edit_towards, fields_from_update, participant_names, update_from_fields
 
 #: Atelier fields an organiser (or its porteur) may change.
@@ -68,6 +68,9 @@ def new_atelier(
     db.session.add(document)
     if fields is None:
         fields = {"question": atelier.question, "porteur": atelier.porteur_name}
+    elif any(fields.get(key) for key in SECTION_KEYS):
+        # An imported sheet was written elsewhere: it is being written, not empty.
+        document.edited_at = utcnow()
     if any(fields.get(key) for key in SECTION_KEYS):
         document.head_seq = 1
         db.session.add(SheetUpdate(atelier_id=atelier.id, seq=1, data=update_from_fields(fields)))

@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import access
+from . import access, realtime
 from .documents import current_store
 from .events import DomainError, full_title
 from .extensions import db
@@ -27,6 +27,7 @@ def publish(asking: access.Asking, atelier: Atelier) -> tuple[SheetVersion, bool
     if last is not None and last.seq == seq and last.title == full_title(atelier):
         atelier.public = True
         db.session.commit()
+        realtime.publication_changed(atelier.id, True, last.number)
         return last, False
     for _ in range(3):
         number = 1 + (
@@ -49,6 +50,7 @@ def publish(asking: access.Asking, atelier: Atelier) -> tuple[SheetVersion, bool
         atelier.public = True
         try:
             db.session.commit()
+            realtime.publication_changed(atelier.id, True, version.number)
             return version, True
         except IntegrityError:
             # Someone published at the same moment: take the next number.
@@ -61,6 +63,8 @@ def unpublish(asking: access.Asking, atelier: Atelier) -> None:
     asking.require(atelier, "sheet.unpublish")
     atelier.public = False
     db.session.commit()
+    last = latest(atelier)
+    realtime.publication_changed(atelier.id, False, last.number if last else None)
 
 
 def latest(atelier: Atelier) -> SheetVersion | None:

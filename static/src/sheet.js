@@ -278,6 +278,12 @@ function stop (why) {
   }
   if (participateBtn) participateBtn.disabled = true
 }
+// Published or unpublished, from this page or another one: said here at once.
+const publicationEl = document.getElementById('publication-state')
+provider.socket.on('synthese:publication', ({ public: isPublic, version }) => {
+  if (!publicationEl) return
+  publicationEl.textContent = isPublic ? `${t('Publiée')} : ${t('version')} ${version}` : t('Dépubliée')
+})
 provider.socket.on('synthese:removed', () => stop('Cet atelier a été supprimé ou fusionné dans un autre par l\'organisation.'))
 provider.socket.on('synthese:revoked', () => stop('L\'organisation a retiré votre accès à cet événement.'))
 // An edit the server refused. Most refusals heal by themselves (the server

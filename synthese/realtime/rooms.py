@@ -601,6 +601,13 @@ def _close_late_sockets(rt: Realtime, credential_ids: set, atelier_ids: set) -> 
     _close_sockets(rt, credential_ids, atelier_ids)
 
 
+def publication_changed(atelier_id: int, public: bool, version: int | None) -> None:
+    """Tell a sheet's room (every process) that it was published or unpublished:
+    its pages show it at once (the stock client ignores the event)."""
+    socketio.emit("synthese:publication", {"public": public, "version": version},
+                  namespace=namespace_for(atelier_id))
+
+
 def relay_edit(atelier_id: int, update: bytes, seq: int | None) -> None:
     """Send a committed server-side edit (a merge, a restore: log row ``seq``) to everyone in the room."""
     if update:

@@ -32,7 +32,7 @@ SHEET_MESSAGES = [
     N_("L'organisation a retiré votre accès à cet événement."),
     N_("La fiche est pleine : vos derniers ajouts ne sont pas enregistrés."),
     N_("Vos modifications faites hors ligne sont enregistrées."),
-    N_("Hors ligne"), N_("présent"), N_("présents"), N_("écrit ici"),
+    N_("Hors ligne"), N_("présent"), N_("présents"), N_("écrit ici"), N_("Publiée"), N_("version"), N_("Dépubliée"),
 ]
 
 #: What the event's wall says, in the reader's language.

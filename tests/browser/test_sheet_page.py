@@ -233,3 +233,21 @@ def test_a_removed_sheet_is_forgotten_by_the_browser(live):
             await browser.close()
 
     asyncio.run(scenario())
+
+
+def test_the_publication_state_is_live_on_the_sheet_page(live):
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            _context, page, _errors = await open_sheet(browser, f"{live.base_url}/t/{room['participant']}",
+                                                       room["id"], live.base_url)
+            await type_in(page, "Synthèse", "Prête à publier.")
+            await expect(page.locator("#status")).to_have_text("Enregistré", timeout=10_000)
+            await expect(page.locator("#publication-state")).to_have_text("Pas encore publiée")
+            live.post(f"/api/ateliers/{room['id']}/publish", {}, token=room["porteur"], expect=201)
+            await expect(page.locator("#publication-state")).to_have_text("Publiée : version 1", timeout=5_000)
+            await browser.close()
+
+    asyncio.run(scenario())

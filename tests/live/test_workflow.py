@@ -184,3 +184,20 @@ def test_restore_reaches_connected_clients_without_duplicating(live):
     wait_until(lambda: porteur.text("synthese") == "Version publiée. Suite.", message="writing goes on")
     porteur.disconnect()
     reader.disconnect()
+
+
+def test_publishing_is_told_to_everyone_on_the_sheet(live):
+    """The sheet pages show the publication state at once, whoever published."""
+    room = live.new_atelier()
+    reader = YClient(live.base_url, room["id"], room["participant"], "reader").connect()
+    told = []
+    reader.sio.on("synthese:publication", told.append, namespace=reader.namespace)
+    writer = YClient(live.base_url, room["id"], room["porteur"], "writer").connect()
+    writer.append("synthese", "À publier.")
+    writer.wait_saved()
+    live.post(f"/api/ateliers/{room['id']}/publish", {}, token=room["porteur"], expect=201)
+    wait_until(lambda: told == [{"public": True, "version": 1}], message="publication told")
+    live.post(f"/api/ateliers/{room['id']}/unpublish", {}, token=room["organiser"], expect=200)
+    wait_until(lambda: told[-1:] == [{"public": False, "version": 1}], message="unpublication told")
+    reader.disconnect()
+    writer.disconnect()

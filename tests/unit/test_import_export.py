@@ -246,3 +246,11 @@ def test_an_archive_that_is_not_one_is_a_line_of_the_report(make_event):
     event = make_event().obj
     report = importing.import_zip(OPERATOR, event, b"PK\x05\x06" + b"\x00" * 10)
     assert report.as_dict()['problems'] == ["This file is not a zip archive."]
+
+
+def test_an_imported_sheet_is_being_written_not_empty(make_event):
+    event = make_event().obj
+    report = importing.import_markdown(OPERATOR, event, "# Atelier 1 - Tiers-lieux\n\n## Synthèse\n\nUn texte venu d'ailleurs.\n")
+    atelier = event.ateliers[0]
+    assert report.created and publication.status(atelier)["status"] == "writing"
+    assert publication.status(atelier)["edited_at"] is not None
