@@ -1,6 +1,7 @@
 // The organiser's dashboard: refresh every atelier's state, presence and last
-// edit from the API. Polling a read-only endpoint works the same whichever
-// server process answers, and costs one small request every few seconds.
+// edit from the API.
+import { poll } from './poll.js'
+
 const config = JSON.parse(document.getElementById('dashboard-config').textContent)
 const t = (key) => config.messages[key] || key
 const updated = document.getElementById('dash-updated')
@@ -39,15 +40,4 @@ function render (data) {
   updated.textContent = `${t('updated')} ${new Date().toLocaleTimeString()}`
 }
 
-async function refresh () {
-  try {
-    const response = await fetch(config.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-    if (!response.ok) throw new Error(String(response.status))
-    render(await response.json())
-  } catch (err) {
-    updated.textContent = t('offline')
-  } finally {
-    setTimeout(refresh, document.hidden ? PERIOD * 4 : PERIOD)
-  }
-}
-refresh()
+poll(config.url, render, () => { updated.textContent = t('offline') }, PERIOD)

@@ -1,5 +1,7 @@
 // The event's wall: every atelier of the current session, live, from the
-// organiser's dashboard API (polled: it answers the same from any process).
+// organiser's dashboard API.
+import { poll } from './poll.js'
+
 const config = JSON.parse(document.getElementById('wall-config').textContent)
 const t = (key) => config.messages[key] || key
 const updated = document.getElementById('wall-updated')
@@ -20,15 +22,5 @@ function render (data) {
   updated.textContent = `${t('Mis à jour à')} ${new Date().toLocaleTimeString()}`
 }
 
-async function refresh () {
-  try {
-    const response = await fetch(config.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-    if (!response.ok) throw new Error(String(response.status))
-    render(await response.json())
-  } catch (err) {
-    updated.textContent = t('Hors ligne, nouvel essai…')
-  } finally {
-    setTimeout(refresh, PERIOD)
-  }
-}
-refresh()
+// The wall is never hidden: the period stays the same (poll slows down only in hidden tabs).
+poll(config.url, render, () => { updated.textContent = t('Hors ligne, nouvel essai…') }, PERIOD)

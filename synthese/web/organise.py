@@ -241,5 +241,7 @@ def qr(slug):
     event = event_or_404(slug)
     asking.page().require(event, "event.read_members")
     join_url = url_for("pages.join", code=event.join_code, _external=True)
-    return render_template("event_qr.html", event=event, join_url=join_url, qr_svg=qr_svg(join_url),
+    return render_template("qr.html", title=event.title, join_url=join_url, qr_svg=qr_svg(join_url),
+                           lead=_("Rejoignez-nous depuis votre téléphone ou votre ordinateur"),
+                           back_url=url_for("pages.event", slug=event.slug), back_label=_("Retour à l'événement"),
                            join_code=events.format_code(event.join_code))

@@ -247,8 +247,11 @@ def atelier_qr(atelier_id):
     found = db.get_or_404(Atelier, atelier_id)
     asking.page().require(found, "sheet.read_live")
     url = atelier_join_url(found)
-    return render_template("atelier_qr.html", atelier=found, title=events.full_title(found), join_url=url,
-                           qr_svg=qr_svg(url), join_code=events.format_code(found.event.join_code))
+    return render_template(
+        "qr.html", title=events.full_title(found), join_url=url, qr_svg=qr_svg(url),
+        join_code=events.format_code(found.event.join_code),
+        lead=_("Écrivez la synthèse de cet atelier avec nous, depuis votre téléphone"),
+        back_url=url_for("pages.atelier", atelier_id=found.id), back_label=_("Retour à la fiche"))
 
 
 @bp.get("/ateliers/<int:atelier_id>/wall")
