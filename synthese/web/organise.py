@@ -1,5 +1,6 @@
 """The organiser's pages: create an event, manage its sessions and ateliers,
 show the join code and QR code, import and export."""
+import re
 from datetime import date
 
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, url_for)
@@ -30,11 +31,27 @@ def _date(value: str) -> date | None:
         raise DomainError("invalid", "Dates are written YYYY-MM-DD.") from None
 
 
+#: A time at the end of a session's line: "10h", "10h-11h30", "9:30 – 11:00", "14h à 15h30".
+TIME_AT_END = re.compile(r"^(?P<label>.*?)[\s,;|–—-]+(?P<time>\d{1,2}\s*[h:.]\s*\d{0,2}"
+                         r"(?:\s*(?:-|–|—|à|to)\s*\d{1,2}\s*[h:.]\s*\d{0,2})?)\s*$")
+
+
+TIME_ONLY = re.compile(r"\d{1,2}\s*[h:.]\s*\d{0,2}")
+
+
 def _sessions(text: str) -> list[dict]:
-    """One session per line: 'Session 1 | 10h-11h30' (the time is optional)."""
+    """One session per line, its time after it if any: "Session 1 10h-11h30",
+    "Session 1 | 10h-11h30" or "Matin, 9h30 - 12h" (no AltGr needed)."""
     found = []
     for line in text.splitlines():
-        label, _sep, time = line.partition("|")
+        label, bar, time = line.partition("|")
+        if not bar:
+            match = TIME_AT_END.match(line.strip())
+            # A line that is only a time ("10h-12h") names its session by it.
+            if match and match["label"].strip() and not TIME_ONLY.fullmatch(match["label"].strip()):
+                label, time = match["label"], match["time"]
+            else:
+                label, time = line, ""
         if label.strip():
             found.append({"label": label.strip()[:120], "time": time.strip()[:80]})
     return found[:50]

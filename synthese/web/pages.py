@@ -335,11 +335,17 @@ def render_version(atelier: Atelier, shown, role: str, wall: bool = False):
 
 @bp.post("/ateliers/<int:atelier_id>/publish")
 def publish(atelier_id):
-    result = domain_flash(publication.publish, asking.page(), db.get_or_404(Atelier, atelier_id))
+    found = db.get_or_404(Atelier, atelier_id)
+    was_public = found.public
+    result = domain_flash(publication.publish, asking.page(), found)
     if result:
         shown, new = result
-        flash(_("Version {n} publiée.").format(n=shown.number) if new
-              else _("Rien n'a changé depuis la version {n} : elle reste publiée.").format(n=shown.number))
+        if new:
+            flash(_("Version {n} publiée.").format(n=shown.number))
+        elif was_public:
+            flash(_("Rien n'a changé depuis la version {n} : elle reste publiée.").format(n=shown.number))
+        else:
+            flash(_("La version {n} est de nouveau publiée.").format(n=shown.number))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
 
 

@@ -209,3 +209,27 @@ def test_destructive_actions_ask_first_and_keep_their_fields(client):
     assert "Supprimer « Atelier" in asked.get_data(as_text=True) and len(event.ateliers) == 2
     client.post(f"/ateliers/{tiers.id}/remove", data={"csrf": token, "confirmed": "yes"})
     assert [a.title for a in events.event_by_slug(slug).ateliers] == ["Doublon"]
+
+
+def test_sessions_are_typed_without_altgr():
+    """A `|` is AltGr+6 on a French keyboard: the time after the label is enough."""
+    from synthese.web.organise import _sessions
+
+    assert _sessions("Session 1 10h-11h30\nMatin, 9h30 - 12h\nSession 3 | 16h\nPlénière\n10h-12h") == [
+        {"label": "Session 1", "time": "10h-11h30"}, {"label": "Matin", "time": "9h30 - 12h"},
+        {"label": "Session 3", "time": "16h"}, {"label": "Plénière", "time": ""}, {"label": "10h-12h", "time": ""}]
+
+
+def test_publishing_again_after_unpublishing_says_so(client, make_atelier):
+    from synthese.access import OPERATOR
+    from synthese.documents import Pending, current_store
+    from tests.conftest import sheet_update
+
+    atelier, porteur, _ = make_atelier()
+    current_store().append([Pending(atelier.id, sheet_update(synthese="Une synthèse."))])
+    publication.publish(OPERATOR, atelier)
+    publication.unpublish(OPERATOR, atelier)
+    client.get(f"/t/{porteur}")
+    token = csrf(client, f"/ateliers/{atelier.id}")
+    page = client.post(f"/ateliers/{atelier.id}/publish", data={"csrf": token}, follow_redirects=True)
+    assert "La version 1 est de nouveau publiée." in page.get_data(as_text=True)
