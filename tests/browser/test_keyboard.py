@@ -126,3 +126,26 @@ def test_the_live_region_speaks_of_changes_of_state_not_of_keystrokes(live):
             await browser.close()
 
     asyncio.run(scenario())
+
+
+def test_a_secret_link_shown_once_is_copied_in_one_tap(live):
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            context = await browser.new_context(locale="fr-FR")
+            await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.base_url)
+            page = await context.new_page()
+            await page.goto(link(live, room["organiser"]))
+            await page.goto(f"{live.base_url}/events/{room['slug']}/manage")
+            await page.get_by_role("button", name="Nouveau lien d'organisation").click()
+            shown = await page.locator(".secret-link").input_value()
+            copy = page.get_by_role("button", name="Copier le lien")
+            await copy.click()
+            await expect(page.get_by_role("button", name="Copié")).to_be_visible()
+            assert await page.evaluate("() => navigator.clipboard.readText()") == shown
+            assert "/t/" in shown
+            await browser.close()
+
+    asyncio.run(scenario())
