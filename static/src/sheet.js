@@ -189,8 +189,6 @@ let dirty = false
 // reader says) only changes of state: connected, offline, offline edits
 // saved, stopped. Saving and saved while one types would be read out at
 // every keystroke.
-// The phone's one-line panel says it in a word.
-const SHORT = { connected: 'Connecté', saved: 'Enregistré', saving: 'Enregistrement…', offline: 'Hors ligne' }
 let announced = ''
 let editedOffline = false
 
@@ -205,7 +203,8 @@ function announce (key) {
 function setStatus (key, state) {
   statusEl.textContent = t(key)
   statusEl.dataset.state = state
-  if (barStatus) barStatus.textContent = t(SHORT[state] || key)
+  // The phone's one-line panel: the same words, but offline in a word.
+  if (barStatus) barStatus.textContent = t(state === 'offline' ? 'Hors ligne' : key)
   if (statusDot) statusDot.dataset.state = state
   if (state === 'connected' || state === 'offline') announce(key)
   if (state === 'saved' && editedOffline) {

@@ -278,7 +278,7 @@ def event_wall(slug):
     asking.page().require(found, "event.dashboard")
     current = events.current_session(found)
     shown = [a for a in events.ordered_ateliers(found) if current is None or a.session_id == current.id]
-    config = {"url": url_for("api.dashboard", slug=slug, excerpt="true"), "ids": [a.id for a in shown],
+    config = {"url": url_for("api.dashboard", slug=slug, excerpt="true"),
               "messages": {key: _(key) for key in WALL_MESSAGES}}
     return render_template("event_wall.html", event=found, current=current, ateliers=shown, config=config,
                            full_title=events.full_title)

@@ -25,6 +25,11 @@ def chromium_available():
     need("chromium", AXE.exists(), "axe-core missing (run scripts/bootstrap.sh)")
 
 
+def link(live, token: str) -> str:
+    """A secret link of the live server: opened, it signs the browser in."""
+    return f"{live.base_url}/t/{token}"
+
+
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name

@@ -7,12 +7,8 @@ import asyncio
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from tests.browser.conftest import LAUNCH, axe_violations
+from tests.browser.conftest import LAUNCH, axe_violations, link
 from tests.browser.test_sheet_page import editor_text, open_sheet
-
-def link(live, token: str) -> str:
-    return f"{live.base_url}/t/{token}"
-
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 

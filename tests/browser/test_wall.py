@@ -6,14 +6,10 @@ import time
 import requests
 from playwright.async_api import async_playwright, expect
 
-from tests.browser.conftest import LAUNCH, artifact, axe_violations
+from tests.browser.conftest import LAUNCH, artifact, axe_violations, link
 from tests.browser.test_sheet_page import open_sheet, type_in
 
 WALL = {"width": 1920, "height": 1080}
-
-
-def link(live, token: str) -> str:
-    return f"{live.base_url}/t/{token}"
 
 
 def test_the_wall_follows_the_writing_within_a_second(live):
