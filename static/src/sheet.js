@@ -7,6 +7,9 @@ import { EditorView, keymap, drawSelection, placeholder } from '@codemirror/view
 import { Compartment, EditorState } from '@codemirror/state'
 import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+import { commonmarkLanguage } from '@codemirror/lang-markdown'
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
+import { tags } from '@lezer/highlight'
 
 const config = JSON.parse(document.getElementById('sheet-config').textContent)
 const t = (key) => config.messages[key] || key
@@ -79,6 +82,18 @@ const titles = Object.fromEntries(config.sections.map((s) => [s.key, s.title]))
 // -- editors -----------------------------------------------------------------
 
 const readOnly = new Compartment()
+// The sections are CommonMark, as published (synthese/rendering.py): while
+// writing, **bold** shows bold and *emphasis* italic, their marks in grey,
+// rather than raw asterisks. Only the CommonMark parser is bundled (no
+// languages nested in code blocks, no raw HTML, which publishing drops).
+const markdownLook = HighlightStyle.define([
+  { tag: tags.strong, fontWeight: 'bold' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.heading, fontWeight: 'bold' },
+  { tag: tags.link, textDecoration: 'underline' },
+  { tag: [tags.processingInstruction, tags.url, tags.monospace, tags.quote], color: '#555' }
+])
+const markdownEditing = [commonmarkLanguage, syntaxHighlighting(markdownLook)]
 for (const section of config.sections) {
   const ytext = doc.getText(section.key)
   const parent = document.getElementById('editor-' + section.key)
@@ -91,6 +106,7 @@ for (const section of config.sections) {
         // else in the page (WCAG 2.1.2); Ctrl+] and Ctrl+[ indent (defaultKeymap).
         keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
         drawSelection(),
+        markdownEditing,
         EditorView.lineWrapping,
         readOnly.of(EditorState.readOnly.of(!config.canWrite)),
         EditorView.cspNonce.of(config.cspNonce),

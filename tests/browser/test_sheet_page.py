@@ -251,3 +251,35 @@ def test_the_publication_state_is_live_on_the_sheet_page(live):
             await browser.close()
 
     asyncio.run(scenario())
+
+
+def test_markdown_shows_while_writing(live):
+    """**bold** shows bold and *emphasis* italic as one types, as they will
+    once published; the text itself keeps its marks."""
+    room = live.new_atelier()
+
+    async def scenario():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**LAUNCH)
+            _context, page, errors = await open_sheet(browser, f"{live.base_url}/t/{room['porteur']}", room["id"],
+                                                      live.base_url)
+            await type_in(page, "Synthèse", "Un **point fort** et une *nuance*.")
+            editor = page.locator("#editor-synthese .cm-content")
+            look = """(el, word) => {
+              const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
+              while (walker.nextNode()) {
+                if (walker.currentNode.textContent.includes(word)) {
+                  const style = getComputedStyle(walker.currentNode.parentElement)
+                  return [style.fontWeight, style.fontStyle]
+                }
+              }
+              return null
+            }"""
+            assert await editor.evaluate(look, "point fort") == ["700", "normal"]
+            assert await editor.evaluate(look, "nuance") == ["400", "italic"]
+            assert await editor.evaluate(look, "Un ") == ["400", "normal"]
+            assert await editor_text(page, "synthese") == "Un **point fort** et une *nuance*."
+            assert errors == []
+            await browser.close()
+
+    asyncio.run(scenario())
