@@ -4,6 +4,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import available_timezones
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -61,6 +62,12 @@ class Created:
     credential: object = None
 
 
+def check_timezone(name: str) -> str:
+    if name not in available_timezones():
+        raise DomainError("invalid", "Unknown time zone (an IANA name such as Europe/Paris).")
+    return name
+
+
 def create_event(
     asking: access.Asking,
     title: str,
@@ -70,6 +77,7 @@ def create_event(
     ends_on: date | None = None,
     sessions: list[dict] | None = None,
     key: str = "",
+    timezone: str | None = None,
 ) -> Created:
     """Create an event with its organiser credential.
 
@@ -85,6 +93,7 @@ def create_event(
         raise DomainError("invalid", "An event needs a title.")
     if starts_on and ends_on and ends_on < starts_on:
         raise DomainError("invalid", "An event cannot end before it starts.")
+    timezone = check_timezone(timezone or current_app.config["SYNTHESE_TIMEZONE"])
     base = slugify(title)
     event = Event(
         title=title,
@@ -92,6 +101,7 @@ def create_event(
         place=place,
         starts_on=starts_on,
         ends_on=ends_on,
+        timezone=timezone,
         slug=_unique(Event.slug, lambda: f"{base}-{secrets.token_hex(3)}"),
         join_code=_unique(Event.join_code, new_code),
     )
@@ -110,7 +120,7 @@ def issue_organiser(event: Event):
 
 
 #: Event fields an organiser may change after creation.
-EDITABLE = ("title", "description", "place", "starts_on", "ends_on", "open_space")
+EDITABLE = ("title", "description", "place", "starts_on", "ends_on", "timezone", "open_space")
 
 
 def new_code() -> str:
@@ -139,6 +149,8 @@ def update_event(asking: access.Asking, event: Event, **changes) -> Event:
     ends = changes.get("ends_on", event.ends_on)
     if starts and ends and ends < starts:
         raise DomainError("invalid", "An event cannot end before it starts.")
+    if "timezone" in changes:
+        check_timezone(changes["timezone"])
     if "current_session" in changes:
         set_current_session(event, changes.pop("current_session"))
     for key, value in changes.items():

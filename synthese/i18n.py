@@ -6,7 +6,8 @@ English. The domain's refusals (DomainError) and the import reports are
 written in English, as the API speaks English; the ``fr`` catalog gives
 their French for the pages. The language comes from ``?lang=``, then a
 remembered cookie, then the browser's preference; times are shown in the
-deployment's time zone (``SYNTHESE_TIMEZONE``, Europe/Paris by default).
+time zone of the event the page is about (``show_times_in``), else the
+deployment's (``SYNTHESE_TIMEZONE``, Europe/Paris by default).
 
 The catalogs are compiled (.po -> .mo) when the app starts, if needed:
 a fresh clone needs no extra step. tests/unit/test_i18n.py extracts every
@@ -15,8 +16,17 @@ message of the code and templates and checks that both catalogs hold it.
 import logging
 from pathlib import Path
 
-from flask import request
-from flask_babel import Babel, get_locale, gettext, ngettext, refresh
+from babel.dates import format_skeleton
+from flask import g, request
+from flask_babel import (
+    Babel,
+    format_time,
+    get_locale,
+    gettext,
+    ngettext,
+    refresh,
+    to_user_timezone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,22 @@ def current_lang() -> str:
 def _select_locale() -> str:
     asked = request.args.get("lang") or request.cookies.get("lang")
     return asked if asked in LANGS else (request.accept_languages.best_match(LANGS) or "fr")
+
+
+def show_times_in(zone: str) -> None:
+    """This request's times are shown in ``zone`` (the event's)."""
+    g.timezone = zone
+    refresh()  # Flask-Babel caches the zone it was first asked for
+
+
+def _select_timezone() -> str | None:
+    return g.get("timezone")  # None: BABEL_DEFAULT_TIMEZONE
+
+
+def when(moment) -> str:
+    """A stored (UTC) moment in words, in the page's zone: « 1 décembre 2026 à 14:05 »."""
+    day = format_skeleton("yMMMMd", to_user_timezone(moment), locale=get_locale(), fuzzy=True)
+    return gettext("%(date)s à %(time)s", date=day, time=format_time(moment, "short"))
 
 
 def people_count(n: int) -> str:
@@ -76,13 +102,15 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "fr")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config.get("SYNTHESE_TIMEZONE", "Europe/Paris")
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     app.jinja_env.globals.update(current_lang=current_lang, people_count=people_count, translated=translated)
+    app.jinja_env.filters["when"] = when
 
     @app.before_request
     def forget_language():
         # Flask-Babel keeps the locale on ``g``, which outlives one request
         # when an app context was pushed around several (tests, the CLI).
+        g.pop("timezone", None)
         refresh()
 
     @app.after_request

@@ -23,6 +23,8 @@ class Event(db.Model):
     place: Mapped[str] = mapped_column(String(200), default="")
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
+    #: IANA zone in which the event's times are shown (Pointe-à-Pitre is not Paris).
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     #: Short code participants type to join (normalised: upper case, no dash).
     join_code: Mapped[str] = mapped_column(String(16), unique=True)
     #: Open-space mode: participants propose ateliers and become their porteurs.

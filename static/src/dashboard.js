@@ -1,6 +1,6 @@
 // The organiser's dashboard: refresh every atelier's state, presence and last
 // edit from the API.
-import { poll } from './poll.js'
+import { clock, poll } from './poll.js'
 
 const config = JSON.parse(document.getElementById('dashboard-config').textContent)
 const t = (key) => config.messages[key] || key
@@ -20,7 +20,7 @@ function timeCell (cell, iso) {
   const when = new Date(iso.endsWith('Z') || iso.includes('+') ? iso : iso + 'Z')
   const time = document.createElement('time')
   time.dateTime = when.toISOString()
-  time.textContent = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  time.textContent = clock(when, config.timezone, { second: '2-digit' })
   cell.replaceChildren(time)
 }
 
@@ -37,7 +37,7 @@ function render (data) {
       : String(row.present.length)
     timeCell(tr.querySelector('.edited-cell'), row.edited_at)
   }
-  updated.textContent = `${t('updated')} ${new Date().toLocaleTimeString()}`
+  updated.textContent = `${t('updated')} ${clock(new Date(), config.timezone, { second: '2-digit' })}`
 }
 
 poll(config.url, render, () => { updated.textContent = t('offline') }, PERIOD)

@@ -1,6 +1,6 @@
 // The event's wall: every atelier of the current session, live, from the
 // organiser's dashboard API.
-import { poll } from './poll.js'
+import { clock, poll } from './poll.js'
 
 const config = JSON.parse(document.getElementById('wall-config').textContent)
 const t = (key) => config.messages[key] || key
@@ -19,7 +19,7 @@ function render (data) {
     card.querySelector('.wall-people').textContent = names.length ? `${names.length} — ${names.join(', ')}` : t('personne pour l’instant')
     card.querySelector('.wall-excerpt').textContent = row.synthese || ''
   }
-  updated.textContent = `${t('Mis à jour à')} ${new Date().toLocaleTimeString()}`
+  updated.textContent = `${t('Mis à jour à')} ${clock(new Date(), config.timezone)}`
 }
 
 // The wall is never hidden: the period stays the same (poll slows down only in hidden tabs).

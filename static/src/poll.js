@@ -14,3 +14,10 @@ export function poll (url, render, offline, period = 3000) {
   }
   refresh()
 }
+
+// A time of day as the page's language writes it, in the event's time zone
+// (not the viewer's: a remote organiser sees the room's clock).
+export function clock (when, timeZone, more = {}) {
+  const lang = document.documentElement.lang || undefined
+  return when.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit', timeZone, ...more })
+}

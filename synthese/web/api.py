@@ -120,6 +120,7 @@ def get_event(slug):
         "place": event.place,
         "starts_on": event.starts_on,
         "ends_on": event.ends_on,
+        "timezone": event.timezone,
         "open_space": event.open_space,
         "role": role,
         "sessions": [{"label": s.label, "time": s.time, "current": s.is_current} for s in event.sessions],

@@ -8,14 +8,34 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
 from .. import access, ateliers, events, importing, members
 from ..events import DomainError
 from ..extensions import db
-from ..i18n import gettext as _
+from ..i18n import N_, gettext as _
 from ..models import Atelier
 from . import asking, ratelimit
 from .api import sign_in_url
-from .pages import domain_flash, event_or_404, flash_link, forbidden, form_number, qr_svg, unconfirmed
+from .pages import atelier_or_404, domain_flash, event_or_404, flash_link, forbidden, form_number, qr_svg, unconfirmed
 
 bp = Blueprint("organise", __name__)
 bp.register_error_handler(access.Denied, forbidden)
+
+#: The zones offered on the event's form: metropolitan France, then the
+#: overseas territories and a few neighbours (the API takes any IANA zone).
+TIMEZONES = {
+    "Europe/Paris": N_("France métropolitaine (Paris)"),
+    "America/Guadeloupe": N_("Guadeloupe, Saint-Martin, Saint-Barthélemy"),
+    "America/Martinique": N_("Martinique"),
+    "America/Cayenne": N_("Guyane"),
+    "Indian/Reunion": N_("La Réunion"),
+    "Indian/Mayotte": N_("Mayotte"),
+    "America/Miquelon": N_("Saint-Pierre-et-Miquelon"),
+    "Pacific/Noumea": N_("Nouvelle-Calédonie"),
+    "Pacific/Tahiti": N_("Polynésie française (Tahiti)"),
+    "Pacific/Wallis": N_("Wallis-et-Futuna"),
+    "Europe/Brussels": N_("Belgique"),
+    "Europe/Zurich": N_("Suisse"),
+    "America/Montreal": N_("Québec"),
+    "Africa/Dakar": N_("Sénégal"),
+    "UTC": N_("UTC"),
+}
 
 
 def _form(*names, limit=200) -> dict[str, str]:
@@ -60,7 +80,9 @@ def _sessions(text: str) -> list[dict]:
 @bp.route("/events/new", methods=["GET", "POST"])
 def new_event():
     policy = current_app.config["SYNTHESE_EVENT_CREATION"]
-    form = _form("title", "place", "starts_on", "ends_on", "sessions", "key") | _form("description", limit=5000)
+    form = _form("title", "place", "starts_on", "ends_on", "sessions", "key", "timezone") | _form(
+        "description", limit=5000)
+    form["timezone"] = form["timezone"] or current_app.config["SYNTHESE_TIMEZONE"]
     if request.method == "POST":
         ratelimit.hit("event_create_ip")
         form["sessions"] = request.form.get("sessions", "")[:6000]
@@ -68,7 +90,7 @@ def new_event():
             created = events.create_event(
                 access.PUBLIC_ASKING, form["title"], description=form["description"], place=form["place"],
                 starts_on=_date(form["starts_on"]), ends_on=_date(form["ends_on"]),
-                sessions=_sessions(form["sessions"]), key=form["key"],
+                sessions=_sessions(form["sessions"]), key=form["key"], timezone=form["timezone"],
             )
         except DomainError as exc:
             flash(_(exc.message), "error")
@@ -77,8 +99,8 @@ def new_event():
             flash_link(_("Votre lien d'organisation : gardez-le, il ne sera plus affiché"),
                        sign_in_url(created.token))
             return redirect(url_for("organise.manage", slug=created.obj.slug))
-        return render_template("event_new.html", form=form, needs_key=policy != "open"), 422
-    return render_template("event_new.html", form=form, needs_key=policy != "open")
+        return render_template("event_new.html", form=form, needs_key=policy != "open", timezones=TIMEZONES), 422
+    return render_template("event_new.html", form=form, needs_key=policy != "open", timezones=TIMEZONES)
 
 
 @bp.get("/events/<slug>/manage")
@@ -89,15 +111,17 @@ def manage(slug):
         "event_manage.html", event=event, ateliers=events.ordered_ateliers(event),
         full_title=events.full_title, join_code=events.format_code(event.join_code),
         members=members.members(event) if access.can(role, "event.members") else [], me=credential,
+        timezones=TIMEZONES,
     )
 
 
 @bp.post("/events/<slug>/manage/details")
 def update_details(slug):
     event = event_or_404(slug)
-    form = _form("title", "place", "starts_on", "ends_on") | _form("description", limit=5000)
+    form = _form("title", "place", "starts_on", "ends_on", "timezone") | _form("description", limit=5000)
     try:
         changes = {**form, "starts_on": _date(form["starts_on"]), "ends_on": _date(form["ends_on"]),
+                   "timezone": form["timezone"] or event.timezone,
                    "open_space": request.form.get("open_space") == "on"}
     except DomainError as exc:
         flash(_(exc.message), "error")
@@ -181,7 +205,7 @@ def add_atelier(slug):
 
 @bp.post("/ateliers/<int:atelier_id>/porteur-link")
 def porteur_link(atelier_id):
-    atelier = db.get_or_404(Atelier, atelier_id)
+    atelier = atelier_or_404(atelier_id)
     token = ateliers.new_porteur_link(asking.page(), atelier)
     flash_link(_("Nouveau lien du porteur de « {title} » (l'ancien reste valable)").format(
         title=events.full_title(atelier)), sign_in_url(token))
@@ -190,7 +214,7 @@ def porteur_link(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/remove")
 def remove_atelier(atelier_id):
-    atelier = db.get_or_404(Atelier, atelier_id)
+    atelier = atelier_or_404(atelier_id)
     slug, title = atelier.event.slug, events.full_title(atelier)
     asking.page().require(atelier, "atelier.remove")
     ask = unconfirmed(_("Supprimer « {title} » ?").format(title=title),
@@ -206,7 +230,7 @@ def remove_atelier(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/merge")
 def merge_atelier(atelier_id):
-    source = db.get_or_404(Atelier, atelier_id)
+    source = atelier_or_404(atelier_id)
     slug, title = source.event.slug, events.full_title(source)
     asking.page().require(source, "atelier.merge")
     into = db.session.get(Atelier, request.form.get("into", type=int) or 0)

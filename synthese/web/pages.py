@@ -9,7 +9,7 @@ from werkzeug.exceptions import Forbidden
 from .. import access, ateliers, events, history, publication, realtime, tokens
 from ..events import DomainError
 from ..extensions import db
-from ..i18n import N_, current_lang, gettext as _
+from ..i18n import N_, current_lang, gettext as _, show_times_in
 from ..models import Atelier, Event
 from ..rendering import to_html
 from ..sheets import SECTIONS, participant_names
@@ -51,7 +51,17 @@ def colour_for(credential_id: int) -> str:
 
 
 def event_or_404(slug: str) -> Event:
-    return db.first_or_404(select(Event).where(Event.slug == slug))
+    """The event a page is about; its times are shown in its time zone."""
+    found = db.first_or_404(select(Event).where(Event.slug == slug))
+    show_times_in(found.timezone)
+    return found
+
+
+def atelier_or_404(atelier_id: int) -> Atelier:
+    """The atelier a page is about; its times are shown in its event's time zone."""
+    found = db.get_or_404(Atelier, atelier_id)
+    show_times_in(found.event.timezone)
+    return found
 
 
 def forbidden(_exc: access.Denied):
@@ -244,7 +254,7 @@ def atelier_join_url(found: Atelier) -> str:
 @bp.get("/ateliers/<int:atelier_id>/qr")
 def atelier_qr(atelier_id):
     """A page to print or project: the QR code and link straight into this atelier's sheet."""
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     asking.page().require(found, "sheet.read_live")
     url = atelier_join_url(found)
     return render_template(
@@ -257,7 +267,7 @@ def atelier_qr(atelier_id):
 @bp.get("/ateliers/<int:atelier_id>/wall")
 def wall(atelier_id):
     """The sheet on the room's projector: live for a member's browser, else its latest published version."""
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     role, credential = asking.page().on_atelier(found)
     if not access.can(role, "sheet.read_live"):
         version = publication.public_version(found)
@@ -278,7 +288,7 @@ def event_wall(slug):
     asking.page().require(found, "event.dashboard")
     current = events.current_session(found)
     shown = [a for a in events.ordered_ateliers(found) if current is None or a.session_id == current.id]
-    config = {"url": url_for("api.dashboard", slug=slug, excerpt="true"),
+    config = {"url": url_for("api.dashboard", slug=slug, excerpt="true"), "timezone": found.timezone,
               "messages": {key: _(key) for key in WALL_MESSAGES}}
     return render_template("event_wall.html", event=found, current=current, ateliers=shown, config=config,
                            full_title=events.full_title)
@@ -287,7 +297,7 @@ def event_wall(slug):
 @bp.get("/ateliers/<int:atelier_id>")
 def atelier(atelier_id):
     """Members: the live sheet. Anyone else: its latest published version, or the join form."""
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     role, credential = asking.page().on_atelier(found)
     if not access.can(role, "sheet.read_live"):
         version = publication.public_version(found)
@@ -306,7 +316,7 @@ def atelier(atelier_id):
 @bp.get("/ateliers/<int:atelier_id>/versions/<int:number>")
 def version(atelier_id, number):
     """A published version: members read every one, the public those of a published sheet."""
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     role, _credential = asking.page().on_atelier(found)
     if access.can(role, "sheet.read_live"):
         shown = publication.version(found, number)
@@ -335,7 +345,7 @@ def render_version(atelier: Atelier, shown, role: str, wall: bool = False):
 
 @bp.post("/ateliers/<int:atelier_id>/publish")
 def publish(atelier_id):
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     was_public = found.public
     result = domain_flash(publication.publish, asking.page(), found)
     if result:
@@ -351,7 +361,7 @@ def publish(atelier_id):
 
 @bp.post("/ateliers/<int:atelier_id>/unpublish")
 def unpublish(atelier_id):
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     asking.page().require(found, "sheet.unpublish")
     ask = unconfirmed(_("Dépublier « {title} » ?").format(title=events.full_title(found)),
                       _("Ses versions publiées ne seront plus lisibles par le public ; les membres de l'événement "
@@ -359,7 +369,7 @@ def unpublish(atelier_id):
                       _("Dépublier"), url_for("pages.atelier", atelier_id=atelier_id))
     if ask:
         return ask
-    publication.unpublish(asking.page(), db.get_or_404(Atelier, atelier_id))
+    publication.unpublish(asking.page(), atelier_or_404(atelier_id))
     flash(_("La fiche n'est plus publique."))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
 
@@ -367,7 +377,7 @@ def unpublish(atelier_id):
 @bp.post("/ateliers/<int:atelier_id>/versions/<int:number>/restore")
 def restore(atelier_id, number):
     """Bring the live sheet back to a published version, as a new edit."""
-    edit = domain_flash(history.restore, asking.page(), db.get_or_404(Atelier, atelier_id), "version", number)
+    edit = domain_flash(history.restore, asking.page(), atelier_or_404(atelier_id), "version", number)
     if edit is not None:
         flash(_("La fiche a retrouvé le texte de la version {n}.").format(n=number))
     return redirect(url_for("pages.atelier", atelier_id=atelier_id))
@@ -376,7 +386,7 @@ def restore(atelier_id, number):
 @bp.route("/ateliers/<int:atelier_id>/edit", methods=["GET", "POST"])
 def edit_atelier(atelier_id):
     """What the programme says of an atelier: organiser, or its porteur."""
-    found = db.get_or_404(Atelier, atelier_id)
+    found = atelier_or_404(atelier_id)
     asking.page().require(found, "atelier.edit")
     if request.method == "POST":
         changes = {k: request.form.get(k, "").strip() for k in ("title", "place", "porteur", "question")}

@@ -31,6 +31,8 @@ class EventCreate(Base):
     place = Str(200, load_default="")
     starts_on = ma.fields.Date(load_default=None)
     ends_on = ma.fields.Date(load_default=None)
+    timezone = Str(64, load_default=None, metadata={
+        "description": "IANA time zone of the event's times (default: the server's SYNTHESE_TIMEZONE)"})
     sessions = ma.fields.List(ma.fields.Nested(SessionSpec), load_default=list,
                               validate=validate.Length(max=50))
 
@@ -108,6 +110,7 @@ class EventUpdate(Base):
     place = Str(200)
     starts_on = ma.fields.Date(allow_none=True)
     ends_on = ma.fields.Date(allow_none=True)
+    timezone = Str(64, metadata={"description": "IANA time zone of the event's times"})
     open_space = ma.fields.Boolean(metadata={"description": "Participants may propose ateliers"})
     current_session = Str(120, allow_none=True, metadata={"description": "Label of the session running now"})
 
@@ -145,6 +148,7 @@ class EventOut(ma.Schema):
     place = ma.fields.String()
     starts_on = ma.fields.Date(allow_none=True)
     ends_on = ma.fields.Date(allow_none=True)
+    timezone = ma.fields.String()
     open_space = ma.fields.Boolean()
     role = ma.fields.String(metadata={"description": "Your role: organiser, participant or public"})
     join_code = ma.fields.String(metadata={"description": "Members only"})

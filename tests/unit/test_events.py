@@ -68,3 +68,14 @@ def test_join_refuses_a_wrong_code_or_no_name(make_event):
 
 def test_format_code():
     assert events.format_code("K7PQX4") == "K7P-QX4"
+
+
+def test_an_event_shows_its_times_in_its_own_zone(app, make_event):
+    assert make_event().obj.timezone == app.config["SYNTHESE_TIMEZONE"] == "Europe/Paris"
+    event = make_event(timezone="Pacific/Noumea").obj
+    assert event.timezone == "Pacific/Noumea"
+    with pytest.raises(events.DomainError, match="time zone"):
+        make_event(timezone="Europe/Lyon")
+    with pytest.raises(events.DomainError, match="time zone"):
+        events.update_event(OPERATOR, event, timezone="")
+    assert event.timezone == "Pacific/Noumea"

@@ -56,6 +56,18 @@ def test_create_event_refuses_bad_input(client, body):
     assert_error(client.post("/api/events", json=body), 422, "invalid")
 
 
+def test_an_events_time_zone(client, event):
+    slug, organiser = event["slug"], bearer(event["organiser_token"])
+    assert client.get(f"/api/events/{slug}").json["timezone"] == "Europe/Paris"
+    assert client.patch(f"/api/events/{slug}", json={"timezone": "America/Cayenne"}, headers=organiser).status_code == 200
+    assert client.get(f"/api/events/{slug}").json["timezone"] == "America/Cayenne"
+    assert_error(client.patch(f"/api/events/{slug}", json={"timezone": "Paris"}, headers=organiser), 422, "invalid")
+    assert client.get(f"/api/events/{slug}").json["timezone"] == "America/Cayenne"
+    created = client.post("/api/events", json={"title": "Forum de Nouméa", "timezone": "Pacific/Noumea"})
+    assert client.get(f"/api/events/{created.json['slug']}").json["timezone"] == "Pacific/Noumea"
+    assert_error(client.post("/api/events", json={"title": "Forum", "timezone": "Lune/Mer"}), 422, "invalid")
+
+
 def test_create_event_refuses_non_json(client):
     response = client.post("/api/events", data="title=Forum", content_type="application/x-www-form-urlencoded")
     assert response.status_code in (415, 422)

@@ -165,5 +165,24 @@ def test_times_are_shown_in_the_events_time_zone_and_the_readers_language(client
     version.published_at = datetime(2026, 12, 1, 9, 30)  # UTC, as stored
     db.session.commit()
     page = client.get(f"/ateliers/{atelier.id}/versions/1").get_data(as_text=True)
-    assert "01/12/2026 10:30" in page and "UTC" not in page  # Paris, in December
-    assert "12/1/26, 10:30" in client.get(f"/ateliers/{atelier.id}/versions/1?lang=en").get_data(as_text=True)
+    assert "1 décembre 2026 à 10:30" in page and "UTC" not in page  # Paris, in December
+    english = client.get(f"/ateliers/{atelier.id}/versions/1?lang=en").get_data(as_text=True)
+    assert "December 1, 2026 at 10:30" in english
+    # An event in Guadeloupe shows the room's clock, UTC-4, to every reader.
+    events.update_event(OPERATOR, atelier.event, timezone="America/Guadeloupe")
+    client.get("/?lang=fr")
+    assert "1 décembre 2026 à 05:30" in client.get(f"/ateliers/{atelier.id}/versions/1").get_data(as_text=True)
+
+
+def test_the_events_time_zone_is_chosen_on_its_form(client, make_event):
+    created = make_event()
+    client.get(f"/t/{created.token}")
+    manage = client.get(f"/events/{created.obj.slug}/manage").get_data(as_text=True)
+    assert '<option value="Europe/Paris" selected>France métropolitaine (Paris)</option>' in manage
+    token = re.search(r'name="csrf" value="([^"]+)"', manage)[1]
+    form = {"csrf": token, "title": created.obj.title, "timezone": "Indian/Reunion"}
+    client.post(f"/events/{created.obj.slug}/manage/details", data=form)
+    assert created.obj.timezone == "Indian/Reunion"
+    refused = client.post(f"/events/{created.obj.slug}/manage/details", data=form | {"timezone": "Mars/Olympus"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "Fuseau horaire inconnu" in refused and created.obj.timezone == "Indian/Reunion"
