@@ -2,6 +2,8 @@
 publish, read publicly, export; and the join-and-write flow by keyboard alone."""
 import asyncio
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import async_playwright, expect
 
@@ -18,7 +20,8 @@ async def check_axe(page, name):
 
 
 async def new_page(browser, errors):
-    context = await browser.new_context(locale="fr-FR", accept_downloads=True)
+    # The browsers are in Paris; the event below is in La Réunion (UTC+4).
+    context = await browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", accept_downloads=True)
     page = await context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -53,6 +56,7 @@ def test_an_event_from_creation_to_proceedings(live):
             await org.get_by_label("Titre").fill("Forum de l'innovation publique 2026")
             await org.get_by_label("Lieu").fill("Lyon")
             await org.get_by_label("Sessions").fill("Session 1 | 10h-11h30\nSession 2 | 14h-15h30")
+            await org.get_by_label("Fuseau horaire").select_option(label="La Réunion")
             await org.get_by_role("button", name="Créer l'événement").click()
             await expect(org.get_by_role("heading", level=1)).to_contain_text("Gérer")
             organiser_link = await secret_link(org)
@@ -112,6 +116,11 @@ def test_an_event_from_creation_to_proceedings(live):
             await expect(row).to_contain_text("En cours d'écriture", timeout=10_000)
             await expect(row).to_contain_text("Anna Szeremeta", timeout=10_000)
             await check_axe(org, "dashboard")
+            # The last edit's time is the room's clock, not the browser's.
+            edited = row.locator(".edited-cell time")
+            await expect(edited).to_have_text(re.compile(r"\d\d:\d\d:\d\d"), timeout=10_000)
+            stamp = datetime.fromisoformat((await edited.get_attribute("datetime")).replace("Z", "+00:00"))
+            assert (await edited.inner_text()) == stamp.astimezone(ZoneInfo("Indian/Reunion")).strftime("%H:%M:%S")
 
             # The porteur publishes.
             _, sophie = await new_page(browser, errors)
