@@ -272,7 +272,7 @@ provider.on('status', ({ status }) => {
     setStatus('Connecté', 'connected')
     scheduleSaveCheck(300)
   } else if (status === 'disconnected') {
-    setStatus('Hors ligne — vos modifications seront envoyées au retour de la connexion', 'offline')
+    setStatus('Hors ligne — ce que vous écrivez est gardé sur cet appareil et partira au retour du réseau', 'offline')
   }
 })
 provider.on('sync', (synced) => {

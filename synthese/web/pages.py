@@ -24,7 +24,7 @@ SHEET_MESSAGES = [
     N_("Connecté"),
     N_("Enregistrement…"),
     N_("Enregistré"),
-    N_("Hors ligne — vos modifications seront envoyées au retour de la connexion"),
+    N_("Hors ligne — ce que vous écrivez est gardé sur cet appareil et partira au retour du réseau"),
     N_("écrit dans"),
     N_("vous"),
     N_("Vous êtes dans la liste des participants."),
