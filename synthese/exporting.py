@@ -8,10 +8,12 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
+from babel.dates import format_date
+
 from . import access, markdown
 from .documents import current_store
 from .events import full_title, ordered_ateliers, slugify
-from .models import Atelier, Event
+from .models import Atelier, Event, EventSession
 from .publication import latest, public_version
 
 DRAFT, PUBLISHED = "draft", "published"
@@ -50,10 +52,42 @@ def sheet_document(sheet: ExportedSheet, lang: str = "fr") -> str:
     return markdown.sheet_markdown(sheet.title, sheet.fields, lang=lang)
 
 
+def event_dates(event: Event, lang: str = "fr") -> str:
+    """« 3 décembre 2026 », or « 3 décembre 2026 – 4 décembre 2026 »."""
+    days = [d for d in (event.starts_on, event.ends_on) if d]
+    if not days:
+        return ""
+    first, last = days[0], days[-1]
+    shown = [format_date(first, "long", locale=lang)]
+    if last != first:
+        shown.append(format_date(last, "long", locale=lang))
+    return " – ".join(shown)
+
+
+def front(event: Event, lang: str = "fr") -> markdown.Front:
+    return markdown.Front(event.title, event_dates(event, lang), event.place, event.description)
+
+
+def parts(event: Event, found: list[ExportedSheet]) -> list[tuple[EventSession | None, list[ExportedSheet]]]:
+    """The sheets under their sessions, in programme order (no session last)."""
+    grouped: dict[int | None, list[ExportedSheet]] = {}
+    for sheet in found:
+        grouped.setdefault(sheet.atelier.session_id, []).append(sheet)
+    out = [(s, grouped[s.id]) for s in event.sessions if s.id in grouped]
+    if None in grouped:
+        out.append((None, grouped[None]))
+    return out
+
+
 def event_document(asking: access.Asking, event: Event, source: str = DRAFT, lang: str = "fr") -> str:
-    """Every sheet in one markdown document with a table of contents."""
+    """Every sheet in one markdown document: the event's front, a table of
+    contents, the sessions as headings."""
     asking.require(event, "event.export")
-    return markdown.event_markdown(event.title, [(s.title, s.fields) for s in sheets(event, source)], lang)
+    return markdown.event_markdown(front(event, lang), [
+        markdown.Part(markdown.session_heading(session.label, session.time) if session else None,
+                      [(s.title, s.fields) for s in found])
+        for session, found in parts(event, sheets(event, source))
+    ], lang)
 
 
 def front_matter(event: Event, sheet: ExportedSheet) -> dict:

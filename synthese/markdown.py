@@ -15,32 +15,84 @@ SECTION_ORDER = [s.key for s in SECTIONS]
 CONTENTS_TITLES = ("Sommaire", "Contents")
 
 
-def sheet_markdown(title: str, fields: dict[str, str], level: int = 1, lang: str = "fr") -> str:
-    """One sheet: its title, then each section under its heading."""
+def section_body(key: str, text: str) -> str:
+    """A section's markdown: participants as a list, any other text as written."""
+    if key == "participants":
+        return "\n".join(f"- {name}" for name in participant_names(text))
+    return (text or "").strip("\n")
+
+
+def sheet_markdown(title: str, fields: dict[str, str], level: int = 1, lang: str = "fr",
+                   empty_headings: bool = True) -> str:
+    """One sheet: its title, then each section under its heading (empty
+    sections keep theirs, as in the contract's shape, unless told not to;
+    a sheet with no text at all keeps them all, so that it reads back)."""
+    keep_empty = empty_headings or not any(section_body(s.key, fields.get(s.key, "")) for s in SECTIONS)
     lines = [f"{'#' * level} {title}", ""]
     for section in SECTIONS:
-        lines += [f"{'#' * (level + 1)} {section.title(lang)}", ""]
-        text = fields.get(section.key, "")
-        if section.key == "participants":
-            body = "\n".join(f"- {name}" for name in participant_names(text))
-        else:
-            body = text.strip("\n")
+        body = section_body(section.key, fields.get(section.key, ""))
+        if body or keep_empty:
+            lines += [f"{'#' * (level + 1)} {section.title(lang)}", ""]
         if body:
             lines += [body, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def event_markdown(title: str, sheets: list[tuple[str, dict[str, str]]], lang: str = "fr") -> str:
-    """Several sheets in one document: the event's title, a table of contents,
-    then every sheet with its headings one level down."""
-    parts = [f"# {title}", ""]
-    if sheets:
-        parts += [f"## {CONTENTS_TITLES[lang == 'en']}", ""]
-        parts += [f"- [{_link_text(t)}](#{heading_anchor(t)})" for t, _ in sheets]
-        parts.append("")
-    for sheet_title, fields in sheets:
-        parts.append(sheet_markdown(sheet_title, fields, level=2, lang=lang))
-    return "\n".join(parts).rstrip("\n") + "\n"
+@dataclass
+class Front:
+    """What opens the proceedings: the event's title and what a reader needs
+    to place it (dates and place already written in words)."""
+
+    title: str
+    when: str = ""
+    place: str = ""
+    description: str = ""
+
+    def lines(self) -> list[str]:
+        """The line under the title: « 3 et 4 décembre 2026 · Lyon »."""
+        return [" · ".join(part for part in (self.when, self.place) if part)] if self.when or self.place else []
+
+
+@dataclass
+class Part:
+    """A session of the programme and its sheets (heading None: the sheets of no session)."""
+
+    heading: str | None
+    sheets: list[tuple[str, dict[str, str]]]
+
+
+def session_heading(label: str, time: str = "") -> str:
+    """« Session 1 — 10h-11h30 »: parse() knows it by the label its sheets' titles end with."""
+    return f"{label} — {time}" if time else label
+
+
+def event_markdown(front: Front, parts: list[Part], lang: str = "fr") -> str:
+    """Several sheets in one document: the event's title, when and where,
+    its description, a table of contents, then the sessions, each heading
+    its sheets, every sheet with its headings one level down; sections
+    left empty have no heading."""
+    out = [f"# {front.title}", ""]
+    for line in front.lines():
+        out += [line, ""]
+    if front.description.strip():
+        out += [front.description.strip("\n"), ""]
+    if any(part.sheets for part in parts):
+        out += [f"## {CONTENTS_TITLES[lang == 'en']}", ""]
+        for part in parts:
+            indent = ""
+            if part.heading and part.sheets:
+                out.append(f"- {part.heading}")
+                indent = "  "
+            out += [f"{indent}- [{_link_text(t)}](#{heading_anchor(t)})" for t, _ in part.sheets]
+        out.append("")
+    for part in parts:
+        if not part.sheets:
+            continue
+        if part.heading:
+            out += [f"## {part.heading}", ""]
+        for sheet_title, fields in part.sheets:
+            out.append(sheet_markdown(sheet_title, fields, level=2, lang=lang, empty_headings=False))
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _link_text(title: str) -> str:
@@ -149,6 +201,7 @@ def parse(text: str) -> Parsed:
         result.problems.append(Line("No sheet found: a sheet is a heading followed by its sections "
                                     "(## Question, ## Synthèse, ...)."))
         return result
+    sessions = _session_headings(lines, headings, starts)
     first_line = headings[starts[0]][0]
     for ln, level, title in headings:
         if ln >= first_line:
@@ -158,11 +211,29 @@ def parse(text: str) -> Parsed:
     for n, start in enumerate(starts):
         ln, level, title = headings[start]
         end_line = headings[starts[n + 1]][0] if n + 1 < len(starts) else len(lines)
+        if n + 1 < len(starts) and starts[n + 1] - 1 in sessions:
+            end_line = headings[starts[n + 1] - 1][0]
         sheet = ParsedSheet(title=title, fields={}, line=ln + 1 + offset, meta=meta if len(starts) == 1 else {})
         _read_sections(lines, [h for h in headings if ln < h[0] < end_line], level + 1, end_line, sheet)
         result.sheets.append(sheet)
-    _report_outside(lines, headings, starts, result, offset)
+    _report_outside(lines, headings, starts, sessions, result, offset)
     return result
+
+
+def _session_headings(lines, headings, starts) -> set[int]:
+    """Indexes of the session headings of an event document: a heading right
+    above a sheet, at the sheet's level, named by the session that sheet's
+    title ends with (so a heading someone wrote in a section stays text)."""
+    found = set()
+    for start in starts:
+        i = start - 1
+        if i < 0 or _has_text(lines, headings[i][0] + 1, headings[start][0]):
+            continue
+        _, level, title = headings[i]
+        session = parse_title(headings[start][2])[2]
+        if level == headings[start][1] and session and (title == session or title.startswith(session + " — ")):
+            found.add(i)
+    return found
 
 
 #: Front matter holds a few short fields (event, session, atelier, porteur,
@@ -238,18 +309,21 @@ def _read_sections(lines, headings, level, end_line, sheet) -> None:
         sheet.fields[key] = body
 
 
-def _report_outside(lines, headings, starts, result, offset) -> None:
-    """Report text that belongs to no sheet (the contents list is expected)."""
+def _report_outside(lines, headings, starts, sessions, result, offset) -> None:
+    """Report text that belongs to no sheet. Expected: the contents list,
+    the session headings and, in an event document (one with contents), the
+    event's dates, place and description under its title."""
     first = headings[starts[0]][0]
+    event_document = any(title in CONTENTS_TITLES for ln, _, title in headings if ln < first)
     blocks = []
     for i, (ln, level, title) in enumerate(headings):
         if ln >= first:
             break
         stop = headings[i + 1][0] if i + 1 < len(headings) else first
-        if title in CONTENTS_TITLES:
+        if title in CONTENTS_TITLES or i in sessions:
             continue
         if level == 1 and title == result.event_title:
-            if _has_text(lines, ln + 1, stop):
+            if not event_document and _has_text(lines, ln + 1, stop):
                 result.problems.append(Line("Line %(line)d: the text under the title “%(title)s” belongs to no "
                                             "sheet; it was not imported.", {"line": ln + 1 + offset, "title": title[:80]}))
             continue

@@ -47,6 +47,23 @@ def test_export_import_export_gives_the_same_markdown(make_event):
     assert exporting.event_document(OPERATOR, copy) == exported
 
 
+def test_session_headings_and_headings_people_wrote(make_event):
+    """A session heading is known by the session its next sheet names; a
+    heading someone wrote at the end of a section stays their text."""
+    event = make_event("Forum", sessions=[{"label": "Matin", "time": "9h-12h"}, {"label": "Après-midi"}]).obj
+    first = ateliers.create_atelier(OPERATOR, event, "Emergence", session="Matin").obj
+    ateliers.create_atelier(OPERATOR, event, "Achats", session="Après-midi")
+    written = "Débat nourri.\n\n## Après-midi"  # a heading that looks like the next session's
+    current_store().append([Pending(first.id, sheet_update(discussion=written))])
+    exported = exporting.event_document(OPERATOR, event)
+    assert "## Matin — 9h-12h\n\n## Atelier 1 - Emergence - Matin" in exported
+    copy = make_event("Copie").obj
+    report = importing.import_markdown(OPERATOR, copy, exported)
+    assert report.problems == [] and len(report.created) == 2
+    imported = next(a for a in copy.ateliers if a.title == "Emergence")
+    assert current_store().fields(imported.id)["discussion"] == written
+
+
 def test_hostile_text_is_exported_verbatim(make_event):
     event, _, second, _ = forum(make_event)
     text = exporting.event_document(OPERATOR, event)

@@ -43,6 +43,25 @@ def test_event_export_orders_sheets_and_lists_them(make_event):
     DocumentStore(db.engine).append([Pending(early.id, sheet_update(question="Q early")),
                             Pending(late.id, sheet_update(question="Q late"))])
     text = event_document(OPERATOR, event)
-    assert text.startswith("# Forum 2026\n\n## Sommaire\n\n- [Atelier 2 - Emergence - Session 1](#atelier-2---emergence---session-1)\n")
+    assert text.startswith("# Forum 2026\n\n## Sommaire\n\n- Session 1\n"
+                           "  - [Atelier 2 - Emergence - Session 1](#atelier-2---emergence---session-1)\n"
+                           "- Session 2\n  - [Atelier 1 - Participation - Session 2]")
     assert text.index("## Atelier 2 - Emergence - Session 1") < text.index("## Atelier 1 - Participation - Session 2")
-    assert "### Question\n\nQ early\n" in text
+    # The sessions head their sheets; empty sections have no heading.
+    assert "## Session 2\n\n## Atelier 1 - Participation - Session 2\n\n### Question\n\nQ late\n" in text
+    assert "### Question\n\nQ early\n\n## Session 2" in text
+    assert "### Synthèse" not in text
+
+
+def test_event_export_opens_with_when_where_and_what(make_event):
+    from datetime import date
+
+    event = make_event("Forum 2026", place="Lyon, Hôtel de Région", starts_on=date(2026, 12, 3),
+                       ends_on=date(2026, 12, 4), description="Deux jours pour **partager** les pratiques.",
+                       sessions=[{"label": "Session 1", "time": "10h-11h30"}]).obj
+    ateliers.create_atelier(OPERATOR, event, "Emergence", session="Session 1")
+    text = event_document(OPERATOR, event)
+    assert text.startswith("# Forum 2026\n\n3 décembre 2026 – 4 décembre 2026 · Lyon, Hôtel de Région\n\n"
+                           "Deux jours pour **partager** les pratiques.\n\n## Sommaire\n\n")
+    assert "## Session 1 — 10h-11h30\n\n## Atelier 1 - Emergence - Session 1\n\n### Question" in text
+    assert "December 3, 2026 – December 4, 2026 · Lyon" in event_document(OPERATOR, event, lang="en")
