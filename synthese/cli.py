@@ -87,12 +87,20 @@ def commands() -> list:
     @click.argument("slug")
     @click.option("-o", "--output", default=None, help="File to write (default: standard output).")
     @click.option("--published", is_flag=True, help="Published versions only (default: the sheets as written now).")
-    @click.option("--zip", "as_zip", is_flag=True, help="A zip of one file per sheet with YAML front matter (needs -o).")
+    @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+                  help="md (default), zip (one markdown file per sheet), or the proceedings as pdf, odt or docx; "
+                       "by default, the output file's extension.")
+    @click.option("--zip", "as_zip", is_flag=True, help="Same as --format zip.")
     @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", help="Language of the headings.")
     @with_appcontext
-    def export_command(slug, output, published, as_zip, lang):
-        """Write an event's sheets as markdown."""
-        sys.exit(export_event(slug, output, published, as_zip, lang))
+    def export_command(slug, output, published, fmt, as_zip, lang):
+        """Write an event's sheets: markdown, a zip, or the proceedings as a document."""
+        if as_zip:
+            fmt = "zip"
+        elif fmt is None:
+            suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else "md"
+            fmt = suffix if suffix in EXPORT_FORMATS else "md"
+        sys.exit(export_event(slug, output, published, fmt, lang))
 
     @click.command("import")
     @click.argument("slug")
@@ -140,23 +148,32 @@ def migrate_once(upgrade) -> None:
             conn.commit()
 
 
-def export_event(slug: str, output: str | None, published: bool = False, as_zip: bool = False,
+EXPORT_FORMATS = ("md", "zip", "pdf", "odt", "docx")
+
+
+def export_event(slug: str, output: str | None, published: bool = False, fmt: str = "md",
                  lang: str = "fr") -> int:
     from . import exporting
     from .access import OPERATOR
-    from .events import event_by_slug
+    from .events import DomainError, event_by_slug
 
     event = event_by_slug(slug)
     if event is None:
         print(f"synthese: no event with slug {slug!r}", file=sys.stderr)
         return 1
     source = exporting.PUBLISHED if published else exporting.DRAFT
-    if as_zip:
+    if fmt != "md":
         if not output:
-            print("synthese: --zip needs -o FILE", file=sys.stderr)
+            print(f"synthese: --format {fmt} needs -o FILE", file=sys.stderr)
             return 2
+        try:
+            data = (exporting.event_zip(OPERATOR, event, source, lang) if fmt == "zip"
+                    else exporting.event_proceedings(OPERATOR, event, fmt, source, lang))
+        except DomainError as exc:
+            print(f"synthese: {exc.message}", file=sys.stderr)
+            return 1
         with open(output, "wb") as f:
-            f.write(exporting.event_zip(OPERATOR, event, source, lang))
+            f.write(data)
         return 0
     text = exporting.event_document(OPERATOR, event, source, lang)
     if output:

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from babel.dates import format_date
 
-from . import access, markdown
+from . import access, markdown, proceedings
 from .documents import current_store
-from .events import full_title, ordered_ateliers, slugify
+from .events import DomainError, full_title, ordered_ateliers, slugify
 from .models import Atelier, Event, EventSession
 from .publication import latest, public_version
 
@@ -79,15 +79,30 @@ def parts(event: Event, found: list[ExportedSheet]) -> list[tuple[EventSession |
     return out
 
 
+def _programme(event: Event, source: str) -> list[markdown.Part]:
+    return [
+        markdown.Part(markdown.session_heading(session.label, session.time) if session else None,
+                      [(s.title, s.fields) for s in found])
+        for session, found in parts(event, sheets(event, source))
+    ]
+
+
 def event_document(asking: access.Asking, event: Event, source: str = DRAFT, lang: str = "fr") -> str:
     """Every sheet in one markdown document: the event's front, a table of
     contents, the sessions as headings."""
     asking.require(event, "event.export")
-    return markdown.event_markdown(front(event, lang), [
-        markdown.Part(markdown.session_heading(session.label, session.time) if session else None,
-                      [(s.title, s.fields) for s in found])
-        for session, found in parts(event, sheets(event, source))
-    ], lang)
+    return markdown.event_markdown(front(event, lang), _programme(event, source), lang)
+
+
+def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str = DRAFT,
+                      lang: str = "fr") -> bytes:
+    """The proceedings as a document (proceedings.FORMATS): a title page,
+    the contents, the sessions as headings, every sheet with its sections."""
+    asking.require(event, "event.export")
+    try:
+        return proceedings.build(fmt, front(event, lang), _programme(event, source), lang)
+    except proceedings.ConverterMissing as exc:
+        raise DomainError("unavailable", str(exc)) from exc
 
 
 def front_matter(event: Event, sheet: ExportedSheet) -> dict:

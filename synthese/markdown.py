@@ -95,6 +95,14 @@ def event_markdown(front: Front, parts: list[Part], lang: str = "fr") -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def demote_headings(text: str, by: int) -> str:
+    """Headings someone wrote, ``by`` levels down (at most 6), code left alone."""
+    lines = text.split("\n")
+    for i, level, _title in _headings(lines):
+        lines[i] = "#" * min(6, level + by) + lines[i][level:]
+    return "\n".join(lines)
+
+
 def _link_text(title: str) -> str:
     return re.sub(r"([\[\]\\])", r"\\\1", title)
 

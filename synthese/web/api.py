@@ -8,7 +8,7 @@ from flask import Response, request, url_for
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from .. import access, ateliers, events, exporting, history, importing, members, publication, realtime
+from .. import access, ateliers, events, exporting, history, importing, members, proceedings, publication, realtime
 from ..documents import current_store
 from ..extensions import db
 from ..markdown import sheet_markdown
@@ -38,7 +38,8 @@ def _atelier(atelier_id: int) -> Atelier:
 
 
 #: DomainError code -> HTTP status (anything else: 422).
-STATUS = {"bad_code": 403, "forbidden": 403, "closed": 403, "not_found": 404, "published": 409, "conflict": 409}
+STATUS = {"bad_code": 403, "forbidden": 403, "closed": 403, "not_found": 404, "published": 409, "conflict": 409,
+          "unavailable": 503}
 
 
 @blp.errorhandler(events.DomainError)
@@ -420,6 +421,25 @@ def export_zip(query, slug):
     event = _event(slug)
     data = exporting.event_zip(asking.api(), event, query["source"], query["lang"])
     return _download(data, "application/zip", f"{exporting.file_stem(event, query['source'])}.zip")
+
+
+def _proceedings(fmt: str):
+    def export_document(query, slug):
+        event = _event(slug)
+        data = exporting.event_proceedings(asking.api(), event, fmt, query["source"], query["lang"])
+        return _download(data, proceedings.FORMATS[fmt], f"{exporting.file_stem(event, query['source'])}.{fmt}")
+
+    export_document.__name__ = f"export_{fmt}"
+    export_document.__doc__ = (f"The event's proceedings as {fmt.upper()}: title page, contents, sessions as "
+                               "headings, every sheet with its sections (organiser).")
+    blp.get(f"/events/<slug>/export.{fmt}")(
+        blp.arguments(schemas.ExportQuery, location="query")(
+            blp.response(200, {"type": "string", "format": "binary"}, content_type=proceedings.FORMATS[fmt])(
+                export_document)))
+
+
+for _fmt in proceedings.FORMATS:
+    _proceedings(_fmt)
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:

@@ -57,6 +57,8 @@ ACTIONS = {
                                   lambda who, w: importing.import_markdown(who, w["event"], SHEET_MD)),
     "importing.import_zip": ("event.import", lambda who, w: importing.import_zip(who, w["event"], b"not a zip")),
     "exporting.event_document": ("event.export", lambda who, w: exporting.event_document(who, w["event"])),
+    "exporting.event_proceedings": ("event.export",
+                                    lambda who, w: exporting.event_proceedings(who, w["event"], "docx")),
     "exporting.event_zip": ("event.export", lambda who, w: exporting.event_zip(who, w["event"])),
 }
 

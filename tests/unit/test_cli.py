@@ -47,6 +47,20 @@ def test_export_and_import_from_the_shell(forum, tmp_path, make_event):
     assert run(env, "export", "inconnu").returncode == 1
 
 
+def test_the_proceedings_from_the_shell(forum, tmp_path):
+    event, env = forum
+    for fmt, magic in (("pdf", b"%PDF"), ("odt", b"PK"), ("docx", b"PK")):
+        by_name = tmp_path / f"actes.{fmt}"
+        done = run(env, "export", event.slug, "-o", str(by_name))  # the format from the file's name
+        assert done.returncode == 0, done.stderr
+        assert by_name.read_bytes().startswith(magic)
+    named = tmp_path / "actes-sans-extension"
+    assert run(env, "export", event.slug, "--format", "docx", "-o", str(named)).returncode == 0
+    assert named.read_bytes().startswith(b"PK")
+    refused = run(env, "export", event.slug, "--format", "pdf")
+    assert refused.returncode == 2 and "needs -o FILE" in refused.stderr
+
+
 def test_flask_runs_the_same_commands(forum):
     """One command group: ``flask --app synthese export`` is ``synthese export``."""
     event, env = forum

@@ -140,6 +140,21 @@ def test_hostile_text_is_stored_and_returned_verbatim(client):
     assert sheet["fields"]["porteur"] == HOSTILE
 
 
+@pytest.mark.parametrize("fmt, magic, media", [
+    ("pdf", b"%PDF", "application/pdf"),
+    ("odt", b"PK", "application/vnd.oasis.opendocument.text"),
+    ("docx", b"PK", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+])
+def test_the_proceedings_as_documents(client, event, atelier, participant, fmt, magic, media):
+    path = f"/api/events/{event['slug']}/export.{fmt}"
+    response = client.get(path + "?source=published&lang=en", headers=bearer(event["organiser_token"]))
+    assert response.status_code == 200 and response.mimetype == media
+    assert response.data.startswith(magic)
+    assert response.headers["Content-Disposition"].endswith(f'-publie.{fmt}"')
+    assert_error(client.get(path, headers=bearer(participant["token"])), 403, "forbidden")
+    assert_error(client.get(path + "?source=brouillon", headers=bearer(event["organiser_token"])), 422, "invalid")
+
+
 def test_unknown_api_paths_answer_json(client):
     assert_error(client.get("/api/nope"), 404, "not_found")
     assert_error(client.delete("/api/events"), 405, "method_not_allowed")
@@ -150,7 +165,8 @@ def test_openapi_document_describes_the_api(client):
     assert spec["openapi"].startswith("3.")
     assert {"/api/events", "/api/events/{slug}", "/api/events/{slug}/ateliers", "/api/events/{slug}/participants",
             "/api/events/{slug}/sessions", "/api/events/{slug}/dashboard", "/api/events/{slug}/export.md",
-            "/api/events/{slug}/export.zip", "/api/events/{slug}/import", "/api/ateliers/{atelier_id}",
+            "/api/events/{slug}/export.zip", "/api/events/{slug}/export.pdf", "/api/events/{slug}/export.odt",
+            "/api/events/{slug}/export.docx", "/api/events/{slug}/import", "/api/ateliers/{atelier_id}",
             "/api/ateliers/{atelier_id}/sheet.md", "/api/ateliers/{atelier_id}/publish",
             "/api/ateliers/{atelier_id}/unpublish", "/api/ateliers/{atelier_id}/versions",
             "/api/ateliers/{atelier_id}/merge"} <= set(spec["paths"])

@@ -49,6 +49,7 @@ CALLS = {
     "event.dashboard": ("GET", "/api/events/{slug}/dashboard", {}),
     "event.export": ("GET", "/api/events/{slug}/export.md", {}),
     "event.export/zip": ("GET", "/api/events/{slug}/export.zip?source=published", {}),
+    "event.export/docx": ("GET", "/api/events/{slug}/export.docx", {}),
     "event.import": ("POST", "/api/events/{slug}/import",
                      {"data": SHEET_MD, "content_type": "text/markdown"}),
     "event.members": ("GET", "/api/events/{slug}/members", {}),

@@ -1,0 +1,212 @@
+"""An event's proceedings as documents: PDF (WeasyPrint), ODT and DOCX (pandoc).
+
+Pure: it takes the event's front page and its sheets by session
+(markdown.Front, markdown.Part) and returns the file's bytes; exporting.py
+brings the database and the rights. Both converters are kept away from the
+network and the disk: WeasyPrint's fetcher refuses every URL, pandoc runs
+with --sandbox and a filter that turns images into their description.
+"""
+import functools
+import io
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import markdown
+from .rendering import to_html
+from .sheets import SECTIONS
+
+DATA = Path(__file__).resolve().parent / "data"
+
+#: Format -> media type.
+FORMATS = {
+    "pdf": "application/pdf",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+WORDS = {"fr": {"kind": "Actes", "contents": "Sommaire"}, "en": {"kind": "Proceedings", "contents": "Contents"}}
+LANG_TAGS = {"fr": "fr-FR", "en": "en-GB"}
+#: A converter that runs longer than this is stopped (a pathological sheet
+#: must not hold a worker); 100 sheets take about a second.
+TIMEOUT = 120
+
+
+# -- French typography ---------------------------------------------------------------
+
+_BEFORE_HIGH = re.compile(r"(?<=\S)[ \u00a0]([;!?])")
+_BEFORE_COLON = re.compile(r"(?<=\S) ([:»])")
+_AFTER_GUILLEMET = re.compile(r"« ")
+_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+
+
+def french(text: str) -> str:
+    """The spaces French typography asks for, where a space was typed: a
+    narrow no-break space before ; ! ?, a no-break space before : and »,
+    after «; and the typographic apostrophe."""
+    text = _BEFORE_HIGH.sub("\u202f\\1", text)
+    text = _BEFORE_COLON.sub("\u00a0\\1", text)
+    text = _AFTER_GUILLEMET.sub("«\u00a0", text)
+    return _APOSTROPHE.sub("\u2019", text)
+
+
+def _typeset(text: str, lang: str) -> str:
+    return french(text) if lang == "fr" else text
+
+
+# -- what each document shows -------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    title: str
+    body: str  # markdown
+
+
+def sections(fields: dict[str, str], lang: str) -> list[Section]:
+    """The sheet's sections that hold text (participants as a list)."""
+    found = []
+    for section in SECTIONS:
+        body = markdown.section_body(section.key, fields.get(section.key, ""))
+        if body.strip():
+            found.append(Section(section.title(lang), _typeset(body, lang)))
+    return found
+
+
+class ConverterMissing(RuntimeError):
+    """The machine lacks what a format needs (Pango for the PDF)."""
+
+
+def build(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+    if fmt == "pdf":
+        return pdf(front, parts, lang)
+    if fmt in ("odt", "docx"):
+        return pandoc(fmt, front, parts, lang)
+    raise ValueError(f"unknown document format {fmt!r}")
+
+
+# -- PDF ---------------------------------------------------------------------------------
+
+_templates = jinja2.Environment(loader=jinja2.FileSystemLoader(DATA), autoescape=True)
+
+
+def _no_fetch(url: str, *args, **kwargs):
+    raise ValueError(f"the proceedings load nothing ({url[:40]})")
+
+
+def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+    try:
+        from weasyprint import CSS, HTML  # loads Pango: only when a PDF is asked for
+    except OSError as exc:
+        raise ConverterMissing("PDF needs the Pango library (apt-get install libpango-1.0-0 libpangoft2-1.0-0).") \
+            from exc
+
+    shown = []
+    for n, part in enumerate(parts):
+        sheets = [{"anchor": f"sheet-{n}-{i}", "title": _typeset(title, lang),
+                   "sections": [{"title": s.title, "html": to_html(s.body)} for s in sections(fields, lang)]}
+                  for i, (title, fields) in enumerate(part.sheets)]
+        if sheets:
+            shown.append({"heading": _typeset(part.heading, lang) if part.heading else None, "sheets": sheets})
+    page = _templates.get_template("proceedings.html").render(
+        lang=lang, words=WORDS[lang], parts=shown,
+        front=markdown.Front(_typeset(front.title, lang), front.when, _typeset(front.place, lang)),
+        description=to_html(_typeset(front.description, lang)) if front.description.strip() else "",
+    )
+    return HTML(string=page, url_fetcher=_no_fetch).write_pdf(
+        stylesheets=[CSS(filename=str(DATA / "proceedings.css"), url_fetcher=_no_fetch)])
+
+
+# -- ODT and DOCX ------------------------------------------------------------------------------
+
+
+def document_markdown(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> str:
+    """The body pandoc reads: the event's description, the contents, then
+    sessions '#', sheets '##', sections '###'; headings people wrote go
+    below those. The contents are a list of links rather than pandoc's
+    index field, which LibreOffice shows empty until someone updates it."""
+    out = []
+    if front.description.strip():
+        out += [_typeset(front.description.strip("\n"), lang), ""]
+    anchors = {}
+    contents = []
+    for part in parts:
+        if not part.sheets:
+            continue
+        indent = ""
+        if part.heading:
+            contents.append(f"- {_escape(_typeset(part.heading, lang))}")
+            indent = "  "
+        for title, _fields in part.sheets:
+            anchor = f"sheet-{len(anchors) + 1}"
+            anchors[id(_fields)] = anchor
+            contents.append(f"{indent}- [{_escape(_typeset(title, lang))}](#{anchor})")
+    if contents:
+        out += [f"# {WORDS[lang]['contents']}", "", *contents, ""]
+    for part in parts:
+        if not part.sheets:
+            continue
+        if part.heading:
+            out += [f"# {_escape(_typeset(part.heading, lang))}", ""]
+        for title, fields in part.sheets:
+            out += [f"## {_escape(_typeset(title, lang))} {{#{anchors[id(fields)]}}}", ""]
+            for section in sections(fields, lang):
+                out += [f"### {section.title}", "", markdown.demote_headings(section.body, 3), ""]
+    return "\n".join(out)
+
+
+def _escape(text: str) -> str:
+    """Heading text taken literally by a CommonMark reader."""
+    return re.sub(r"([\\`*_\[\]<>#!|~])", r"\\\1", text)
+
+
+@functools.cache
+def _pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+@functools.cache
+def _reference_docx() -> str:
+    """pandoc's own reference.docx, with the page number in its footer
+    (pandoc takes headers and footers from the reference document only)."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    default = subprocess.run([_pandoc_path(), "--print-default-data-file", "reference.docx"],
+                             capture_output=True, check=True, timeout=TIMEOUT).stdout
+    document = docx.Document(io.BytesIO(default))
+    paragraph = document.sections[0].footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    # python-docx has no field API: a PAGE field is this one element (ECMA-376 §17.16.19).
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    paragraph._p.append(field)
+    field.append(paragraph.add_run("1")._r)
+    path = Path(tempfile.mkdtemp(prefix="synthese-")) / "reference.docx"
+    document.save(path)
+    return str(path)
+
+
+def pandoc(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+    # Metadata given with -M is a literal string (not markdown): a title
+    # cannot inject anything into the document.
+    args = [_pandoc_path(), "--from", "commonmark-raw_html+attributes", "--to", fmt, "--sandbox",
+            "--lua-filter", str(DATA / "no-images.lua"),
+            "-M", f"title={_typeset(front.title, lang)}", "-M", f"lang={LANG_TAGS[lang]}", "--output", "-"]
+    subtitle = " · ".join(front.lines())
+    if subtitle:
+        args += ["-M", f"subtitle={_typeset(subtitle, lang)}"]
+    if fmt == "docx":
+        args += ["--reference-doc", _reference_docx()]
+    done = subprocess.run(args, input=document_markdown(front, parts, lang).encode(), capture_output=True,
+                          timeout=TIMEOUT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"pandoc failed: {done.stderr.decode(errors='replace')[:500]}")
+    return done.stdout
