@@ -89,9 +89,10 @@ def measure(label: str, fn, again: bool = True):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # pandoc runs as a child
     memory = f"{peak / 2**20:7.1f} MiB" if again else "    (not run twice)"
     print(f"  {label:<44} {elapsed * 1000:9.1f} ms   peak Python memory {memory}   "
-          f"process peak RSS {rss:7.1f} MiB", flush=True)
+          f"process peak RSS {rss:7.1f} MiB   children's peak RSS {children:6.1f} MiB", flush=True)
     return result
 
 
@@ -120,7 +121,8 @@ def main() -> int:
         upgrade()
         store = current_store()
         event = events.create_event(OPERATOR, "Forum de l'innovation publique (banc d'essai)",
-                                    sessions=[{"label": f"Session {i}"} for i in range(1, 5)]).obj
+                                    sessions=[{"label": f"Session {i}", "time": f"{8 + 2 * i}h"} for i in range(1, 5)],
+                                    place="Lyon", description="Un forum de **cent** ateliers.").obj
         total_updates = total_chars = 0
         start = time.perf_counter()
         for n in range(args.sheets):
@@ -143,10 +145,14 @@ def main() -> int:
         again = measure("export.md, drafts, after compaction", lambda: exporting.event_document(OPERATOR, event))
         assert again == text
         data = measure("export.zip, drafts", lambda: exporting.event_zip(OPERATOR, event))
+        documents = {fmt: measure(f"export.{fmt}, drafts", lambda fmt=fmt: exporting.event_proceedings(OPERATOR, event, fmt))
+                     for fmt in ("odt", "docx", "pdf")}
+        print("  " + ", ".join(f"{fmt} {len(d) / 2**20:.2f} MiB" for fmt, d in documents.items()), flush=True)
         measure("publish all sheets", lambda: [publication.publish(OPERATOR, a) for a in event.ateliers], again=False)
         published = measure("export.md, published versions", lambda: exporting.event_document(OPERATOR, event, "published"))
         assert published == text
-        copy = events.create_event(OPERATOR, "Copie").obj
+        copy = events.create_event(OPERATOR, "Copie", place=event.place, description=event.description,
+                                   sessions=[{"label": s.label, "time": s.time} for s in event.sessions]).obj
         report = measure("import of the export.md into a new event", lambda: importing.import_markdown(OPERATOR, copy, text),
                          again=False)
         assert len(report.created) == args.sheets and report.problems == []

@@ -31,7 +31,7 @@ def create_app(test_config=None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
-    from . import i18n, realtime, web
+    from . import i18n, proceedings, realtime, web
     from .web import assets
     from .documents import DocumentStore
 
@@ -40,6 +40,7 @@ def create_app(test_config=None) -> Flask:
             db.engine, app.config["SYNTHESE_COMPACT_AFTER"],
             app.config["SYNTHESE_MAX_SHEET_STRUCTS"], app.config["SYNTHESE_MAX_SHEET_BYTES"])
 
+    proceedings.configure(app.config["SYNTHESE_CONVERSIONS"], app.config["SYNTHESE_CONVERSION_WAIT"])
     web.init_app(app)
     i18n.init_app(app)
     realtime.init_app(app)

@@ -50,6 +50,10 @@ def from_environment(instance_path: str) -> dict:
         "SYNTHESE_MAX_SHEET_STRUCTS": int(env.get("SYNTHESE_MAX_SHEET_STRUCTS", MAX_SHEET_STRUCTS)),
         "SYNTHESE_MAX_SHEET_BYTES": int(env.get("SYNTHESE_MAX_SHEET_BYTES", MAX_SHEET_BYTES)),
         "SYNTHESE_HTTP_TIMEOUT": float(env.get("SYNTHESE_HTTP_TIMEOUT", 20)),
+        # Proceedings (PDF, ODT, DOCX) made at once by one process, and how long
+        # a request waits for its turn before a 503 (synthese/proceedings.py).
+        "SYNTHESE_CONVERSIONS": int(env.get("SYNTHESE_CONVERSIONS", 2)),
+        "SYNTHESE_CONVERSION_WAIT": float(env.get("SYNTHESE_CONVERSION_WAIT", 60)),
         "SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL": int(env.get("SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL",
                                                            MAX_SOCKETS_PER_CREDENTIAL)),
         # Behind a venue's NAT, one address is the whole room: keep it generous.

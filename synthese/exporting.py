@@ -101,7 +101,7 @@ def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str
     asking.require(event, "event.export")
     try:
         return proceedings.build(fmt, front(event, lang), _programme(event, source), lang)
-    except proceedings.ConverterMissing as exc:
+    except (proceedings.ConverterMissing, proceedings.ConverterBusy) as exc:
         raise DomainError("unavailable", str(exc)) from exc
 
 

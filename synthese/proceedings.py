@@ -6,11 +6,15 @@ brings the database and the rights. Both converters are kept away from the
 network and the disk: WeasyPrint's fetcher refuses every URL, pandoc runs
 with --sandbox and a filter that turns images into their description.
 """
+import dataclasses
 import functools
 import io
+import json
 import re
 import subprocess
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +35,35 @@ FORMATS = {
 WORDS = {"fr": {"kind": "Actes", "contents": "Sommaire"}, "en": {"kind": "Proceedings", "contents": "Contents"}}
 LANG_TAGS = {"fr": "fr-FR", "en": "en-GB"}
 #: A converter that runs longer than this is stopped (a pathological sheet
-#: must not hold a worker); 100 sheets take about a second.
-TIMEOUT = 120
+#: must not hold a worker); 100 sheets take 2-3 s (pandoc), 20 s (PDF).
+TIMEOUT = 180
+#: Conversions at once in one server process, and how long one waits for
+#: its turn: each is a child process of up to 500 MiB on a 2-core machine
+#: (SYNTHESE_CONVERSIONS, SYNTHESE_CONVERSION_WAIT; see configure()).
+AT_ONCE = 2
+WAIT = 60.0
+_limits = {"wait": WAIT, "turns": threading.BoundedSemaphore(AT_ONCE)}
+
+
+def configure(at_once: int = AT_ONCE, wait: float = WAIT) -> None:
+    """Set the bound once, at start (the semaphore is gevent's under
+    ``synthese serve``, which monkey-patches threading first)."""
+    _limits.update(wait=wait, turns=threading.BoundedSemaphore(max(1, at_once)))
+
+
+class ConverterBusy(RuntimeError):
+    """Every conversion slot stayed taken while this one waited."""
+
+
+def _run(args: list[str], data: bytes) -> subprocess.CompletedProcess:
+    """A converter's child process, one of at most AT_ONCE."""
+    turns = _limits["turns"]
+    if not turns.acquire(timeout=_limits["wait"]):
+        raise ConverterBusy("Other proceedings are being made: try again in a minute.")
+    try:
+        return subprocess.run(args, input=data, capture_output=True, timeout=TIMEOUT, check=False)
+    finally:
+        turns.release()
 
 
 # -- French typography ---------------------------------------------------------------
@@ -98,8 +129,26 @@ def _no_fetch(url: str, *args, **kwargs):
 
 
 def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+    """The PDF, laid out in a child process: WeasyPrint is pure Python and
+    slow (about 20 s and 500 MiB for 100 sheets, 300 pages); in the server's
+    process it would hold the event loop, and every room with it."""
+    job = json.dumps({"lang": lang, "front": dataclasses.asdict(front),
+                      "parts": [dataclasses.asdict(part) for part in parts]})
+    done = _run([sys.executable, "-m", "synthese.proceedings", "pdf"], job.encode())
+    if done.returncode == MISSING:
+        raise ConverterMissing(done.stderr.decode(errors="replace").strip())
+    if done.returncode != 0 or not done.stdout.startswith(b"%PDF"):
+        raise RuntimeError(f"the PDF failed: {done.stderr.decode(errors='replace')[-500:]}")
+    return done.stdout
+
+
+#: The child's exit status when WeasyPrint cannot load Pango.
+MISSING = 3
+
+
+def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str) -> bytes:
     try:
-        from weasyprint import CSS, HTML  # loads Pango: only when a PDF is asked for
+        from weasyprint import CSS, HTML  # loads Pango
     except OSError as exc:
         raise ConverterMissing("PDF needs the Pango library (apt-get install libpango-1.0-0 libpangoft2-1.0-0).") \
             from exc
@@ -205,8 +254,25 @@ def pandoc(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: st
         args += ["-M", f"subtitle={_typeset(subtitle, lang)}"]
     if fmt == "docx":
         args += ["--reference-doc", _reference_docx()]
-    done = subprocess.run(args, input=document_markdown(front, parts, lang).encode(), capture_output=True,
-                          timeout=TIMEOUT, check=False)
+    done = _run(args, document_markdown(front, parts, lang).encode())
     if done.returncode != 0:
         raise RuntimeError(f"pandoc failed: {done.stderr.decode(errors='replace')[:500]}")
     return done.stdout
+
+
+def _child() -> int:
+    """``python -m synthese.proceedings pdf``: a job (JSON) in, the PDF out."""
+    job = json.loads(sys.stdin.buffer.read())
+    front = markdown.Front(**job["front"])
+    parts = [markdown.Part(p["heading"], [(title, fields) for title, fields in p["sheets"]]) for p in job["parts"]]
+    try:
+        data = _pdf_here(front, parts, job["lang"])
+    except ConverterMissing as exc:
+        print(exc, file=sys.stderr)
+        return MISSING
+    sys.stdout.buffer.write(data)
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["pdf"]:
+    sys.exit(_child())
