@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "event.manage": frozenset({ORGANISER}),
     "event.dashboard": frozenset({ORGANISER}),
     "event.export": frozenset({ORGANISER}),
+    # Search finds what the live sheets say; anyone else searches the published versions.
+    "event.search_drafts": frozenset({ORGANISER}),
     "event.import": frozenset({ORGANISER}),
     "event.members": frozenset({ORGANISER}),
     # Ateliers

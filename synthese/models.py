@@ -216,3 +216,30 @@ class SheetHistory(db.Model):
     #: Yjs v1 update holding the whole document at ``seq``.
     state: Mapped[bytes] = mapped_column(LargeBinary)
     taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchStamp(db.Model):
+    """What the search index holds of one sheet: the log sequence number of
+    its live text (source 'draft') or the number of its public version
+    ('published', 0: none). A search re-indexes the sheets whose stamp moved,
+    so no commit of an edit waits for the index (synthese/search.py)."""
+
+    __tablename__ = "search_stamps"
+
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SearchSection(db.Model):
+    """One section of one sheet as the search index holds it. The full-text
+    part is the database's own: an FTS5 table ``search_fts`` on SQLite, a
+    ``tsv`` column with a GIN index on PostgreSQL (the migration makes them)."""
+
+    __tablename__ = "search_sections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    section: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import markdown
+from . import french, markdown
 from .rendering import to_html
 from .sheets import SECTIONS
 
@@ -66,26 +66,8 @@ def _run(args: list[str], data: bytes) -> subprocess.CompletedProcess:
         turns.release()
 
 
-# -- French typography ---------------------------------------------------------------
-
-_BEFORE_HIGH = re.compile(r"(?<=\S)[ \u00a0]([;!?])")
-_BEFORE_COLON = re.compile(r"(?<=\S) ([:»])")
-_AFTER_GUILLEMET = re.compile(r"« ")
-_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
-
-
-def french(text: str) -> str:
-    """The spaces French typography asks for, where a space was typed: a
-    narrow no-break space before ; ! ?, a no-break space before : and »,
-    after «; and the typographic apostrophe."""
-    text = _BEFORE_HIGH.sub("\u202f\\1", text)
-    text = _BEFORE_COLON.sub("\u00a0\\1", text)
-    text = _AFTER_GUILLEMET.sub("«\u00a0", text)
-    return _APOSTROPHE.sub("\u2019", text)
-
-
 def _typeset(text: str, lang: str) -> str:
-    return french(text) if lang == "fr" else text
+    return french.typography(text) if lang == "fr" else text
 
 
 # -- what each document shows -------------------------------------------------------------

@@ -8,7 +8,7 @@ from flask import Response, request, url_for
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from .. import access, ateliers, events, exporting, history, importing, members, proceedings, publication, realtime
+from .. import access, ateliers, events, exporting, history, importing, members, proceedings, publication, realtime, search
 from ..documents import current_store
 from ..extensions import db
 from ..markdown import sheet_markdown
@@ -397,6 +397,23 @@ def restore(data, atelier_id):
     kind, ident = ("version", data["version"]) if "version" in data else ("history", data["point"])
     history.restore(asking.api(), _atelier(atelier_id), kind, ident)
     return _sheet(atelier_id, None)
+
+
+@blp.get("/events/<slug>/search")
+@blp.arguments(schemas.SearchQuery, location="query")
+@blp.response(200, schemas.SearchResults)
+def search_event(query, slug):
+    """Search the event's sheets: the organiser, the live sheets; anyone else, the published versions."""
+    ratelimit.hit("search_ip")
+    hits = search.search(asking.api(), _event(slug), query["q"], query["section"])
+    return {"results": [hit_out(h) for h in hits]}
+
+
+def hit_out(hit: search.Hit) -> dict:
+    return {"atelier": {"id": hit.atelier.id, "title": hit.title}, "section": hit.section, "snippet": hit.snippet,
+            "highlights": [list(m) for m in hit.highlights],
+            "url": url_for("pages.atelier", atelier_id=hit.atelier.id, _anchor=f"section-{hit.section}",
+                           _external=True)}
 
 
 # -- export and import -------------------------------------------------------------

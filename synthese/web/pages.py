@@ -1,18 +1,20 @@
 """HTML pages for everyone: sign-in links, joining, events, sheets, published
 versions. Thin views over the domain, with the API's rules (access.PERMISSIONS)."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 import segno
-from markupsafe import Markup
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import select, text
 from werkzeug.exceptions import Forbidden
 
 from .. import access, ateliers, events, history, publication, realtime, tokens
+from .. import search as search_module
 from ..events import DomainError
 from ..extensions import db
-from ..i18n import N_, current_lang, gettext as _, show_times_in
+from ..i18n import N_, current_lang, show_times_in
+from ..i18n import gettext as _
 from ..models import Atelier, Event
 from ..rendering import to_html
-from ..sheets import SECTIONS, participant_names
+from ..sheets import SECTION_KEYS, SECTIONS, participant_names
 from . import asking, ratelimit
 from .security import csp_nonce
 
@@ -202,6 +204,39 @@ def event(slug):
         join_code=events.format_code(found.join_code),
         full_title=events.full_title,
     )
+
+
+@bp.get("/events/<slug>/search")
+def search(slug):
+    """The event's sheets searched: live for the organiser, published versions for anyone else."""
+    found = event_or_404(slug)
+    q = request.args.get("q", "").strip()[:search_module.MAX_QUERY]
+    section = request.args.get("section") or None
+    section = section if section in SECTION_KEYS else None
+    who = asking.page()
+    role, _credential = who.on_event(found)
+    hits = []
+    if q:
+        ratelimit.hit("search_ip")
+        hits = search_module.search(who, found, q, section)
+    return render_template("search.html", event=found, q=q, section=section, hits=hits, marked=marked,
+                           live=access.can(role, "event.search_drafts"),
+                           titles={s.key: s.title(current_lang()) for s in SECTIONS})
+
+
+def marked(hit) -> Markup:
+    """A snippet with its matches in <mark>, the rest escaped."""
+    out, at = [], 0
+    for start, end in hit.highlights:
+        out += [escape(hit.snippet[at:start]), Markup("<mark>"), escape(hit.snippet[start:end]), Markup("</mark>")]
+        at = end
+    out.append(escape(hit.snippet[at:]))
+    return Markup("").join(out)
+
+
+@bp.app_context_processor
+def search_box():
+    return {"search_sections": SECTIONS}
 
 
 @bp.post("/events/<slug>/propose")

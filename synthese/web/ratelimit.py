@@ -37,6 +37,8 @@ DEFAULT_RULES = {
     "bad_token_ip": Rule(300, 60),
     # Open-space proposals: per participant token.
     "propose_token": Rule(20, 3600),
+    # Searching an event: per IP, generous (a room behind one NAT).
+    "search_ip": Rule(600, 60),
 }
 
 

@@ -221,6 +221,24 @@ class ExportQuery(Base):
     lang = ma.fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
 
 
+class SearchQuery(Base):
+    q = Str(200, required=True, metadata={"description": "Words to find (case, accents and plurals ignored)"})
+    section = ma.fields.String(load_default=None, validate=validate.OneOf(SECTION_KEYS))
+
+
+class SearchHit(ma.Schema):
+    atelier = ma.fields.Dict(metadata={"description": "{id, title}"})
+    section = ma.fields.String()
+    snippet = ma.fields.String(metadata={"description": "The text around the first match, as plain text"})
+    highlights = ma.fields.List(ma.fields.List(ma.fields.Integer()),
+                                metadata={"description": "[start, end) of each match in the snippet"})
+    url = ma.fields.String(metadata={"description": "The sheet's page, at the section"})
+
+
+class SearchResults(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(SearchHit))
+
+
 class ImportReport(ma.Schema):
     created = ma.fields.List(ma.fields.Dict(), metadata={"description": "Ateliers created"})
     problems = ma.fields.List(ma.fields.String(), metadata={"description": "What could not be read"})

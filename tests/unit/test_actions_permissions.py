@@ -5,7 +5,8 @@ import inspect
 
 import pytest
 
-from synthese import access, ateliers, events, exporting, history, importing, members, publication, tokens
+from synthese import (access, ateliers, events, exporting, history, importing, members, publication, search,
+                      tokens)
 from synthese.access import OPERATOR, Denied
 from synthese.documents import Pending, current_store
 from tests.conftest import sheet_update
@@ -13,7 +14,7 @@ from tests.conftest import sheet_update
 ROLES = ["organiser", "porteur", "participant", "public", "outsider"]
 ROLE_OF = {"organiser": access.ORGANISER, "porteur": access.PORTEUR, "participant": access.PARTICIPANT,
            "public": access.PUBLIC, "outsider": access.PUBLIC}
-MODULES = (events, ateliers, publication, history, members, importing, exporting)
+MODULES = (events, ateliers, publication, history, members, importing, exporting, search)
 
 SHEET_MD = "# Atelier 9 - Importé\n\n## Question\n\nQ ?\n"
 
@@ -64,7 +65,9 @@ ACTIONS = {
 
 
 #: Actions no role gates, and what does.
-NOT_BY_ROLE = {"events.create_event": "anyone, or whoever gives the creation key (SYNTHESE_EVENT_CREATION)"}
+NOT_BY_ROLE = {"events.create_event": "anyone, or whoever gives the creation key (SYNTHESE_EVENT_CREATION)",
+               "search.search": "anyone; the organiser searches the live sheets (event.search_drafts), anyone "
+                                "else the published versions (tests/unit/test_search.py)"}
 
 
 @pytest.mark.parametrize("role", ROLES)

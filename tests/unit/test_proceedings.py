@@ -176,13 +176,6 @@ def test_a_sheet_cannot_make_the_converters_fetch_or_inject(fmt):
         assert "pirate" not in re.sub(r"<[^>]+>", "", body.split("<w:body>")[0])
 
 
-def test_french_typography():
-    assert proceedings.french("Une question ? Oui : « vraiment » ! l'idée ; fin") == \
-        "Une question\u202f? Oui\u00a0: «\u00a0vraiment\u00a0» ! l\u2019idée\u202f; fin".replace(" !", "\u202f!")
-    # Nothing added where no space was typed, URLs untouched.
-    assert proceedings.french("https://example.org/a?b=c") == "https://example.org/a?b=c"
-
-
 def test_an_events_proceedings_need_the_organiser(make_atelier):
     from synthese import access, tokens
 

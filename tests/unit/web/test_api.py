@@ -185,3 +185,28 @@ def test_oversized_requests_are_refused_before_being_read(client, event):
     response = client.post(f"/api/events/{event['slug']}/import", data="y" * (5 * 1024 * 1024 - 10),
                            content_type="text/markdown", headers=bearer(event["organiser_token"]))
     assert response.status_code == 422 and response.json["problems"][0].startswith("No sheet found")
+
+
+def test_search_the_events_sheets(client, event, atelier, participant):
+    from synthese.documents import Pending, current_store
+    from tests.conftest import sheet_update
+
+    current_store().append([Pending(atelier["id"], sheet_update(
+        synthese="Les collectivités testent un service <b>public</b> avec les élus."))])
+    path = f"/api/events/{event['slug']}/search"
+    organiser = bearer(event["organiser_token"])
+    results = client.get(path, query_string={"q": "collectivite"}, headers=organiser).json["results"]
+    assert [(r["atelier"]["id"], r["section"]) for r in results] == [(atelier["id"], "synthese")]
+    hit = results[0]
+    assert [hit["snippet"][a:b] for a, b in hit["highlights"]] == ["collectivités"]
+    assert hit["url"].endswith(f"/ateliers/{atelier['id']}#section-synthese")
+    assert client.get(path, query_string={"q": "élu", "section": "question"}, headers=organiser).json["results"] == []
+    # Not published: the participant and the public find nothing.
+    assert client.get(path, query_string={"q": "collectivite"}, headers=bearer(participant["token"])).json == {
+        "results": []}
+    assert client.get(path, query_string={"q": "collectivite"}).json == {"results": []}
+    client.post(f"/api/ateliers/{atelier['id']}/publish", headers=organiser)
+    assert len(client.get(path, query_string={"q": "Collectivités"}).json["results"]) == 1
+    assert_error(client.get(path, query_string={"q": "x", "section": "ailleurs"}), 422, "invalid")
+    assert_error(client.get(path, query_string={"q": "x" * 201}), 422, "invalid")
+    assert_error(client.get(path), 422, "invalid")

@@ -186,3 +186,23 @@ def test_the_events_time_zone_is_chosen_on_its_form(client, make_event):
     refused = client.post(f"/events/{created.obj.slug}/manage/details", data=form | {"timezone": "Mars/Olympus"},
                           follow_redirects=True).get_data(as_text=True)
     assert "Fuseau horaire inconnu" in refused and created.obj.timezone == "Indian/Reunion"
+
+
+def test_the_search_page_marks_matches_and_escapes_the_text(client, make_atelier):
+    from synthese.access import OPERATOR
+    from synthese.documents import Pending, current_store
+    from synthese.publication import publish
+    from tests.conftest import sheet_update
+
+    atelier, _, _ = make_atelier()
+    current_store().append([Pending(atelier.id, sheet_update(
+        discussion="<script>alert(1)</script> Les habitants proposent des ateliers."))])
+    publish(OPERATOR, atelier)
+    slug = atelier.event.slug
+    assert 'role="search"' in client.get(f"/events/{slug}").get_data(as_text=True)
+    page = client.get(f"/events/{slug}/search?q=habitant").get_data(as_text=True)
+    assert "1 résultat" in page and "Dans les versions publiées." in page
+    assert "<mark>habitants</mark>" in page
+    assert "&lt;script&gt;" in page and "<script>alert" not in page
+    assert f'/ateliers/{atelier.id}#section-discussion' in page
+    assert "Aucune fiche ne contient ces mots." in client.get(f"/events/{slug}/search?q=licorne").get_data(as_text=True)

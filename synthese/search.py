@@ -1,0 +1,193 @@
+"""Search across an event's sheets (contract section 6).
+
+Organisers search the live sheets; anyone else, the published versions
+only. Words match whatever their case, accents or number (synthese/french.py
+folds them; PostgreSQL then stems them with its ``french`` configuration,
+SQLite's FTS5 matches the stems folded here). The index is brought up to
+date by the searches themselves: each compares every sheet's stamp (its log
+head, or its public version) with what the index holds and re-reads the
+sheets that moved, so an edit's commit never waits for the index.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
+
+from . import access, french
+from .documents import current_store
+from .events import DomainError, full_title
+from .extensions import db
+from .models import Atelier, Event, SearchSection, SearchStamp, SheetDocument
+from .publication import public_version
+from .sheets import SECTION_KEYS
+
+DRAFT, PUBLISHED = "draft", "published"
+#: A query's length and words at most; results at most.
+MAX_QUERY = 200
+MAX_TERMS = 12
+LIMIT = 50
+#: Characters of a snippet around its first match.
+SNIPPET = 160
+
+
+@dataclass
+class Hit:
+    atelier: Atelier
+    title: str
+    section: str
+    snippet: str
+    #: [start, end) of each matching word in ``snippet``.
+    highlights: list[tuple[int, int]]
+
+
+def search(asking: access.Asking, event: Event, query: str, section: str | None = None,
+           limit: int = LIMIT) -> list[Hit]:
+    role, _ = asking.on_event(event)
+    asking.require(event, "event.read_public")
+    if section is not None and section not in SECTION_KEYS:
+        raise DomainError("invalid", "Unknown section (question, synthese, porteur, participants or discussion).")
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY:
+        raise DomainError("invalid", "A search is 200 characters at most.")
+    terms = list(dict.fromkeys(french.stems(query)))[:MAX_TERMS]
+    if not terms:
+        return []
+    source = DRAFT if access.can(role, "event.search_drafts") else PUBLISHED
+    refresh(event, source)
+    found = _match(event, source, terms, section, limit)
+    ateliers = {a.id: a for a in event.ateliers}
+    titles = _titles(event, source, {row.atelier_id for row in found})
+    hits = []
+    for row in found:
+        snippet, marks = make_snippet(row.body, set(terms))
+        hits.append(Hit(ateliers[row.atelier_id], titles[row.atelier_id], row.section, snippet, marks))
+    db.session.rollback()  # reads only: end the transaction refresh() may have left open
+    return hits
+
+
+def _titles(event: Event, source: str, ids: set[int]) -> dict[int, str]:
+    titles = {}
+    for atelier in event.ateliers:
+        if atelier.id in ids:
+            version = public_version(atelier) if source == PUBLISHED else None
+            titles[atelier.id] = version.title if version else full_title(atelier)
+    return titles
+
+
+# -- the index -----------------------------------------------------------------------
+
+
+def _stamps(event: Event, source: str) -> dict[int, int]:
+    """Each atelier's stamp now: its log head, or its public version's number (0: none)."""
+    if source == DRAFT:
+        rows = db.session.execute(
+            select(Atelier.id, SheetDocument.head_seq)
+            .outerjoin(SheetDocument, SheetDocument.atelier_id == Atelier.id)
+            .where(Atelier.event_id == event.id)).all()
+        return {atelier_id: head or 0 for atelier_id, head in rows}
+    return {a.id: (v.number if (v := public_version(a)) else 0) for a in event.ateliers}
+
+
+def refresh(event: Event, source: str) -> int:
+    """Re-index the event's sheets whose stamp moved; how many were."""
+    now = _stamps(event, source)
+    held = dict(db.session.execute(
+        select(SearchStamp.atelier_id, SearchStamp.stamp)
+        .where(SearchStamp.source == source, SearchStamp.atelier_id.in_(now))).all())
+    stale = [atelier_id for atelier_id, stamp in now.items() if held.get(atelier_id) != stamp]
+    if not stale:
+        return 0
+    ateliers = {a.id: a for a in event.ateliers}
+    # Read every stale sheet first: the document store's reads end the
+    # session's transaction (they roll back what they read in).
+    texts = {atelier_id: _fields(ateliers[atelier_id], source) for atelier_id in stale}
+    for atelier_id in stale:
+        _index(atelier_id, source, texts[atelier_id], now[atelier_id], atelier_id in held)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another search indexed the same sheet meanwhile: theirs stands.
+        db.session.rollback()
+    return len(stale)
+
+
+def _fields(atelier: Atelier, source: str) -> dict[str, str]:
+    if source == DRAFT:
+        return current_store().fields(atelier.id)
+    version = public_version(atelier)
+    return version.fields if version else {}
+
+
+def _index(atelier_id: int, source: str, fields: dict[str, str], stamp: int, known: bool) -> None:
+    postgres = db.engine.dialect.name == "postgresql"
+    if not postgres:
+        old = db.session.scalars(select(SearchSection.id).where(SearchSection.atelier_id == atelier_id,
+                                                                SearchSection.source == source)).all()
+        for rowid in old:
+            db.session.execute(text("DELETE FROM search_fts WHERE rowid = :id"), {"id": rowid})
+    db.session.execute(delete(SearchSection).where(SearchSection.atelier_id == atelier_id,
+                                                   SearchSection.source == source))
+    for key, body in fields.items():
+        if key not in SECTION_KEYS or not (body or "").strip():
+            continue
+        row = SearchSection(atelier_id=atelier_id, source=source, section=key, body=body)
+        db.session.add(row)
+        db.session.flush()
+        folded = " ".join(french.fold(w) for w in french.stems(body))
+        if postgres:
+            db.session.execute(text("UPDATE search_sections SET tsv = to_tsvector('french', :folded) WHERE id = :id"),
+                               {"folded": folded, "id": row.id})
+        else:
+            db.session.execute(text("INSERT INTO search_fts (rowid, terms) VALUES (:id, :folded)"),
+                               {"folded": folded, "id": row.id})
+    if known:
+        db.session.execute(SearchStamp.__table__.update()
+                           .where(SearchStamp.atelier_id == atelier_id, SearchStamp.source == source)
+                           .values(stamp=stamp))
+    else:
+        db.session.add(SearchStamp(atelier_id=atelier_id, source=source, stamp=stamp))
+
+
+def _match(event: Event, source: str, terms: list[str], section: str | None, limit: int):
+    params = {"event": event.id, "source": source, "limit": limit, "section": section}
+    where_section = "AND s.section = :section" if section else ""
+    if db.engine.dialect.name == "postgresql":
+        params["query"] = " & ".join(f"'{t}'" for t in terms)  # stems: letters and digits only
+        sql = f"""
+            SELECT s.id, s.atelier_id, s.section, s.body, ts_rank(s.tsv, q) AS rank
+            FROM search_sections s JOIN ateliers a ON a.id = s.atelier_id,
+                 to_tsquery('french', :query) q
+            WHERE a.event_id = :event AND s.source = :source {where_section} AND s.tsv @@ q
+            ORDER BY rank DESC, s.atelier_id, s.id LIMIT :limit"""
+    else:
+        params["query"] = " AND ".join(f'"{t}"' for t in terms)
+        sql = f"""
+            SELECT s.id, s.atelier_id, s.section, s.body, bm25(search_fts) AS rank
+            FROM search_fts JOIN search_sections s ON s.id = search_fts.rowid
+                 JOIN ateliers a ON a.id = s.atelier_id
+            WHERE search_fts MATCH :query AND a.event_id = :event AND s.source = :source {where_section}
+            ORDER BY rank, s.atelier_id, s.id LIMIT :limit"""
+    return db.session.execute(text(sql), params).all()
+
+
+# -- snippets ------------------------------------------------------------------------------
+
+
+def make_snippet(body: str, terms: set[str]) -> tuple[str, list[tuple[int, int]]]:
+    """A window of ``body`` around its first matching word, and where each
+    match lies in it (the caller escapes and marks them)."""
+    matches = [(w.start, w.end) for w in french.words(body) if w.stem in terms]
+    first = matches[0][0] if matches else 0
+    start = max(0, first - SNIPPET // 3)
+    if start:
+        space = body.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 20 else start
+    end = min(len(body), start + SNIPPET)
+    if end < len(body):
+        space = body.find(" ", end)
+        end = space if 0 <= space < end + 20 else end
+    prefix = "…" if start else ""
+    suffix = "…" if end < len(body) else ""
+    window = " ".join(body[start:end].split("\n"))
+    marks = [(a - start + len(prefix), b - start + len(prefix)) for a, b in matches if a >= start and b <= end]
+    return prefix + window + suffix, marks
