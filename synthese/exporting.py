@@ -3,6 +3,7 @@
 Either the current drafts (what is written now) or the published versions
 only (what the porteurs chose to publish; unpublished sheets are left out).
 """
+import functools
 import io
 import zipfile
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from babel.dates import format_date
 
-from . import access, markdown, proceedings
+from . import access, markdown, proceedings, themes
 from .documents import current_store
 from .events import DomainError, full_title, ordered_ateliers, slugify
 from .models import Atelier, Event, EventSession
@@ -94,13 +95,32 @@ def event_document(asking: access.Asking, event: Event, source: str = DRAFT, lan
     return markdown.event_markdown(front(event, lang), _programme(event, source), lang)
 
 
+def event_themes(asking: access.Asking, event: Event, source: str = DRAFT) -> list[themes.Theme]:
+    """The themes that come back across the event's sheets (synthese/themes.py)."""
+    asking.require(event, "event.export")
+    return _themes(event, source)
+
+
+def _themes(event: Event, source: str) -> list[themes.Theme]:
+    # Computed again only when a sheet changed: the dashboard opens often.
+    return _themes_of(tuple((s.atelier.id, s.title, tuple(sorted(s.fields.items()))) for s in sheets(event, source)))
+
+
+@functools.lru_cache(maxsize=32)
+def _themes_of(found: tuple) -> list[themes.Theme]:
+    return themes.themes([themes.Sheet(i, title, dict(fields)) for i, title, fields in found])
+
+
 def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str = DRAFT,
                       lang: str = "fr") -> bytes:
     """The proceedings as a document (proceedings.FORMATS): a title page,
-    the contents, the sessions as headings, every sheet with its sections."""
+    the contents, the themes, the sessions as headings, every sheet with its sections."""
     asking.require(event, "event.export")
+    titles = {s.atelier.id: s.title for s in sheets(event, source)}
+    chapter = [proceedings.ThemeShown(t.label, t.terms, [(titles[i], sentence) for i, sentence in t.ateliers])
+               for t in _themes(event, source)]
     try:
-        return proceedings.build(fmt, front(event, lang), _programme(event, source), lang)
+        return proceedings.build(fmt, front(event, lang), _programme(event, source), lang, chapter)
     except (proceedings.ConverterMissing, proceedings.ConverterBusy) as exc:
         raise DomainError("unavailable", str(exc)) from exc
 

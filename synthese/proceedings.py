@@ -32,7 +32,9 @@ FORMATS = {
     "odt": "application/vnd.oasis.opendocument.text",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-WORDS = {"fr": {"kind": "Actes", "contents": "Sommaire"}, "en": {"kind": "Proceedings", "contents": "Contents"}}
+WORDS = {"fr": {"kind": "Actes", "contents": "Sommaire", "themes": "Les thèmes qui reviennent",
+                "terms": "Mots-clés"},
+         "en": {"kind": "Proceedings", "contents": "Contents", "themes": "Recurring themes", "terms": "Key terms"}}
 LANG_TAGS = {"fr": "fr-FR", "en": "en-GB"}
 #: A converter that runs longer than this is stopped (a pathological sheet
 #: must not hold a worker); 100 sheets take 2-3 s (pandoc), 20 s (PDF).
@@ -93,11 +95,23 @@ class ConverterMissing(RuntimeError):
     """The machine lacks what a format needs (Pango for the PDF)."""
 
 
-def build(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+@dataclass
+class ThemeShown:
+    """A theme of the event (synthese/themes.py) as the proceedings show it."""
+
+    label: str
+    terms: list[str]
+    #: (sheet title, the sentence that shows the theme).
+    ateliers: list[tuple[str, str]]
+
+
+def build(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
+          themes: list[ThemeShown] | None = None) -> bytes:
+    themes = themes or []
     if fmt == "pdf":
-        return pdf(front, parts, lang)
+        return pdf(front, parts, lang, themes)
     if fmt in ("odt", "docx"):
-        return pandoc(fmt, front, parts, lang)
+        return pandoc(fmt, front, parts, lang, themes)
     raise ValueError(f"unknown document format {fmt!r}")
 
 
@@ -110,12 +124,14 @@ def _no_fetch(url: str, *args, **kwargs):
     raise ValueError(f"the proceedings load nothing ({url[:40]})")
 
 
-def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
+        themes: list[ThemeShown] | None = None) -> bytes:
     """The PDF, laid out in a child process: WeasyPrint is pure Python and
     slow (about 20 s and 500 MiB for 100 sheets, 300 pages); in the server's
     process it would hold the event loop, and every room with it."""
     job = json.dumps({"lang": lang, "front": dataclasses.asdict(front),
-                      "parts": [dataclasses.asdict(part) for part in parts]})
+                      "parts": [dataclasses.asdict(part) for part in parts],
+                      "themes": [dataclasses.asdict(theme) for theme in themes or []]})
     done = _run([sys.executable, "-m", "synthese.proceedings", "pdf"], job.encode())
     if done.returncode == MISSING:
         raise ConverterMissing(done.stderr.decode(errors="replace").strip())
@@ -128,7 +144,7 @@ def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> 
 MISSING = 3
 
 
-def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str) -> bytes:
+def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str, themes: list[ThemeShown]) -> bytes:
     try:
         from weasyprint import CSS, HTML  # loads Pango
     except OSError as exc:
@@ -143,7 +159,7 @@ def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str) -> b
         if sheets:
             shown.append({"heading": _typeset(part.heading, lang) if part.heading else None, "sheets": sheets})
     page = _templates.get_template("proceedings.html").render(
-        lang=lang, words=WORDS[lang], parts=shown,
+        lang=lang, words=WORDS[lang], parts=shown, themes=[_typeset_theme(t, lang) for t in themes],
         front=markdown.Front(_typeset(front.title, lang), front.when, _typeset(front.place, lang)),
         description=to_html(_typeset(front.description, lang)) if front.description.strip() else "",
     )
@@ -151,10 +167,16 @@ def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str) -> b
         stylesheets=[CSS(filename=str(DATA / "proceedings.css"), url_fetcher=_no_fetch)])
 
 
+def _typeset_theme(theme: ThemeShown, lang: str) -> ThemeShown:
+    return ThemeShown(_typeset(theme.label, lang), theme.terms,
+                      [(_typeset(title, lang), _typeset(sentence, lang)) for title, sentence in theme.ateliers])
+
+
 # -- ODT and DOCX ------------------------------------------------------------------------------
 
 
-def document_markdown(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> str:
+def document_markdown(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
+                      themes: list[ThemeShown] | None = None) -> str:
     """The body pandoc reads: the event's description, the contents, then
     sessions '#', sheets '##', sections '###'; headings people wrote go
     below those. The contents are a list of links rather than pandoc's
@@ -175,8 +197,17 @@ def document_markdown(front: markdown.Front, parts: list[markdown.Part], lang: s
             anchor = f"sheet-{len(anchors) + 1}"
             anchors[id(_fields)] = anchor
             contents.append(f"{indent}- [{_escape(_typeset(title, lang))}](#{anchor})")
+    if themes:
+        contents.insert(0, f"- [{WORDS[lang]['themes']}](#themes)")
     if contents:
         out += [f"# {WORDS[lang]['contents']}", "", *contents, ""]
+    if themes:
+        out += [f"# {WORDS[lang]['themes']} {{#themes}}", ""]
+        for theme in (_typeset_theme(t, lang) for t in themes):
+            out += [f"## {_escape(theme.label)}", "", f"*{WORDS[lang]['terms']} :* "
+                    + _escape(", ".join(theme.terms)), ""]
+            out += [f"- **{_escape(title)}** : « {_escape(sentence)} »" for title, sentence in theme.ateliers]
+            out.append("")
     for part in parts:
         if not part.sheets:
             continue
@@ -225,7 +256,8 @@ def _reference_docx() -> str:
     return str(path)
 
 
-def pandoc(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr") -> bytes:
+def pandoc(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
+           themes: list[ThemeShown] | None = None) -> bytes:
     # Metadata given with -M is a literal string (not markdown): a title
     # cannot inject anything into the document.
     args = [_pandoc_path(), "--from", "commonmark-raw_html+attributes", "--to", fmt, "--sandbox",
@@ -236,7 +268,7 @@ def pandoc(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: st
         args += ["-M", f"subtitle={_typeset(subtitle, lang)}"]
     if fmt == "docx":
         args += ["--reference-doc", _reference_docx()]
-    done = _run(args, document_markdown(front, parts, lang).encode())
+    done = _run(args, document_markdown(front, parts, lang, themes).encode())
     if done.returncode != 0:
         raise RuntimeError(f"pandoc failed: {done.stderr.decode(errors='replace')[:500]}")
     return done.stdout
@@ -247,8 +279,9 @@ def _child() -> int:
     job = json.loads(sys.stdin.buffer.read())
     front = markdown.Front(**job["front"])
     parts = [markdown.Part(p["heading"], [(title, fields) for title, fields in p["sheets"]]) for p in job["parts"]]
+    themes = [ThemeShown(t["label"], t["terms"], [tuple(a) for a in t["ateliers"]]) for t in job["themes"]]
     try:
-        data = _pdf_here(front, parts, job["lang"])
+        data = _pdf_here(front, parts, job["lang"], themes)
     except ConverterMissing as exc:
         print(exc, file=sys.stderr)
         return MISSING

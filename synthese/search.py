@@ -10,14 +10,14 @@ sheets that moved, so an edit's commit never waits for the index.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from . import access, french
 from .documents import current_store
 from .events import DomainError, full_title
 from .extensions import db
-from .models import Atelier, Event, SearchSection, SearchStamp, SheetDocument
+from .models import Atelier, Event, SearchSection, SearchStamp, SheetDocument, SheetVersion
 from .publication import public_version
 from .sheets import SECTION_KEYS
 
@@ -85,7 +85,12 @@ def _stamps(event: Event, source: str) -> dict[int, int]:
             .outerjoin(SheetDocument, SheetDocument.atelier_id == Atelier.id)
             .where(Atelier.event_id == event.id)).all()
         return {atelier_id: head or 0 for atelier_id, head in rows}
-    return {a.id: (v.number if (v := public_version(a)) else 0) for a in event.ateliers}
+    # One query (public_version() would load every version of every sheet).
+    rows = db.session.execute(
+        select(Atelier.id, Atelier.public, func.max(SheetVersion.number))
+        .outerjoin(SheetVersion, SheetVersion.atelier_id == Atelier.id)
+        .where(Atelier.event_id == event.id).group_by(Atelier.id, Atelier.public)).all()
+    return {atelier_id: (number or 0) if public else 0 for atelier_id, public, number in rows}
 
 
 def refresh(event: Event, source: str) -> int:

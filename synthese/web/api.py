@@ -409,6 +409,16 @@ def search_event(query, slug):
     return {"results": [hit_out(h) for h in hits]}
 
 
+@blp.get("/events/<slug>/themes")
+@blp.arguments(schemas.ThemesQuery, location="query")
+@blp.response(200, schemas.Themes)
+def event_themes(query, slug):
+    """The themes that come back across the event's sheets, computed on the server (organiser)."""
+    found = exporting.event_themes(asking.api(), _event(slug), query["source"])
+    return {"themes": [{"label": t.label, "terms": t.terms, "ateliers": [i for i, _ in t.ateliers],
+                        "evidence": [{"atelier": i, "sentence": s} for i, s in t.ateliers]} for t in found]}
+
+
 def hit_out(hit: search.Hit) -> dict:
     return {"atelier": {"id": hit.atelier.id, "title": hit.title}, "section": hit.section, "snippet": hit.snippet,
             "highlights": [list(m) for m in hit.highlights],

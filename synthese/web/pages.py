@@ -6,7 +6,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select, text
 from werkzeug.exceptions import Forbidden
 
-from .. import access, ateliers, events, history, publication, realtime, tokens
+from .. import access, ateliers, events, exporting, history, publication, realtime, tokens
 from .. import search as search_module
 from ..events import DomainError
 from ..extensions import db
@@ -200,6 +200,8 @@ def event(slug):
         present={a.id: len(people.get(a.id, {})) for a in ordered},
         status={a.id: publication.status(a) for a in ordered},
         is_organiser=access.can(role, "event.dashboard"),
+        themes=exporting.event_themes(asking.page(), found) if access.can(role, "event.export") else [],
+        titles={a.id: events.full_title(a) for a in ordered},
         can_propose=found.open_space and access.can(role, "atelier.propose"),
         join_code=events.format_code(found.join_code),
         full_title=events.full_title,

@@ -239,6 +239,26 @@ class SearchResults(ma.Schema):
     results = ma.fields.List(ma.fields.Nested(SearchHit))
 
 
+class ThemesQuery(Base):
+    source = ma.fields.String(load_default="draft", validate=validate.OneOf(["draft", "published"]))
+
+
+class ThemeEvidence(ma.Schema):
+    atelier = ma.fields.Integer()
+    sentence = ma.fields.String(metadata={"description": "The sentence of that sheet that shows the theme best"})
+
+
+class ThemeOut(ma.Schema):
+    label = ma.fields.String()
+    terms = ma.fields.List(ma.fields.String())
+    ateliers = ma.fields.List(ma.fields.Integer(), metadata={"description": "Ids of the ateliers that speak of it"})
+    evidence = ma.fields.List(ma.fields.Nested(ThemeEvidence))
+
+
+class Themes(ma.Schema):
+    themes = ma.fields.List(ma.fields.Nested(ThemeOut))
+
+
 class ImportReport(ma.Schema):
     created = ma.fields.List(ma.fields.Dict(), metadata={"description": "Ateliers created"})
     problems = ma.fields.List(ma.fields.String(), metadata={"description": "What could not be read"})

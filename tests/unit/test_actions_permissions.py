@@ -61,6 +61,7 @@ ACTIONS = {
     "exporting.event_proceedings": ("event.export",
                                     lambda who, w: exporting.event_proceedings(who, w["event"], "docx")),
     "exporting.event_zip": ("event.export", lambda who, w: exporting.event_zip(who, w["event"])),
+    "exporting.event_themes": ("event.export", lambda who, w: exporting.event_themes(who, w["event"])),
 }
 
 

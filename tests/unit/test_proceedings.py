@@ -41,6 +41,11 @@ PARTS = [Part("Session 1 — 10h-11h30", [("Atelier 1 - Emergence - Session 1", 
          Part("Session 2", [("Atelier 1 - Achats innovants - Session 2", ACHATS)])]
 
 
+THEMES = [proceedings.ThemeShown("Participation citoyenne", ["habitants", "élus"], [
+    ("Atelier 1 - Emergence - Session 1", "Proposer une expérimentation de trois jours avec des élus."),
+    ("Atelier 1 - Achats innovants - Session 2", "Les acheteurs veulent des exemples.")])]
+
+
 def words(text: str) -> str:
     """The words of a text, whatever its typography (spaces, apostrophes, bullets)."""
     return " ".join(re.findall(r"\w+", text.replace("\u2019", "'").lower()))
@@ -67,7 +72,7 @@ def documents(tmp_path_factory):
     need("soffice", SOFFICE is not None, "LibreOffice missing (apt-get install libreoffice-writer-nogui)")
     need("soffice", PDFTOTEXT is not None, "pdftotext missing (apt-get install poppler-utils)")
     where = tmp_path_factory.mktemp("proceedings")
-    built = {fmt: proceedings.build(fmt, FRONT, PARTS, "fr") for fmt in proceedings.FORMATS}
+    built = {fmt: proceedings.build(fmt, FRONT, PARTS, "fr", THEMES) for fmt in proceedings.FORMATS}
     for fmt, data in built.items():
         (where / f"actes.{fmt}").write_bytes(data)
     profile = where / "lo-profile"
@@ -97,6 +102,11 @@ def test_the_documents_say_what_the_sheets_say(documents, fmt):
         < said.index(words("Session 2")) < said.index(words("Achats innovants"))
     # The contents list both sheets before the first session's text.
     assert said.index("sommaire") < said.index(words("Achats innovants")) < said.index(words(EMERGENCE["question"]))
+    # The themes come as a chapter, after the contents, before the sessions.
+    theme = said.index(words("Les thèmes qui reviennent"), said.index("sommaire") + 10)
+    assert theme < said.index(words("Session 1 — 10h-11h30"), theme)
+    assert words("Participation citoyenne Mots-clés : habitants, élus") in said
+    assert words("Atelier 1 - Achats innovants - Session 2 : « Les acheteurs veulent des exemples. »") in said
     # Empty sections have no heading: the second sheet shows no Synthèse.
     achats = said[said.rindex(words("Achats innovants")):]
     assert "synthèse" not in achats and "participants" not in achats
@@ -105,12 +115,12 @@ def test_the_documents_say_what_the_sheets_say(documents, fmt):
 def test_the_pdf_has_page_numbers_and_french_typography(documents):
     _built, text = documents
     pages = text["pdf"].split("\f")
-    assert len([p for p in pages if p.strip()]) >= 4  # cover, contents, one page per sheet
+    assert len([p for p in pages if p.strip()]) >= 5  # cover, contents, themes, one page per sheet
     assert re.search(r"\b2\s*/\s*\d\b", pages[1])  # the contents' page number
     # (pdftotext reads no-break spaces as spaces: test_french_typography checks them.)
     assert "l\u2019innovation" in text["pdf"] and "qu\u2019en retenir" in text["pdf"]
     # The contents give each sheet's page.
-    assert re.search(r"Emergence - Session 1[ .]*\.{3,}\s*3\b", pages[1])
+    assert re.search(r"Emergence - Session 1[ .]*\.{3,}\s*4\b", pages[1])  # cover, contents, themes, then it
 
 
 def test_the_docx_renders_markdown_and_numbers_its_pages(documents):

@@ -210,3 +210,23 @@ def test_search_the_events_sheets(client, event, atelier, participant):
     assert_error(client.get(path, query_string={"q": "x", "section": "ailleurs"}), 422, "invalid")
     assert_error(client.get(path, query_string={"q": "x" * 201}), 422, "invalid")
     assert_error(client.get(path), 422, "invalid")
+
+
+def test_the_events_themes(client, event, participant):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent.parent.parent / "fixtures" / "forum-themes.md"
+    organiser = bearer(event["organiser_token"])
+    imported = client.post(f"/api/events/{event['slug']}/import", data=fixture.read_bytes(),
+                           content_type="text/markdown", headers=organiser)
+    assert imported.status_code == 201 and len(imported.json["created"]) == 24
+    themes = client.get(f"/api/events/{event['slug']}/themes", headers=organiser).json["themes"]
+    assert len(themes) >= 3
+    ids = {c["id"] for c in imported.json["created"]}
+    for theme in themes:
+        assert theme["label"] and theme["terms"] and set(theme["ateliers"]) <= ids
+        assert [e["atelier"] for e in theme["evidence"]] == theme["ateliers"]
+    assert client.get(f"/api/events/{event['slug']}/themes?source=published", headers=organiser).json == {
+        "themes": []}
+    assert_error(client.get(f"/api/events/{event['slug']}/themes", headers=bearer(participant["token"])),
+                 403, "forbidden")
