@@ -195,6 +195,8 @@ class SheetVersion(db.Model):
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Name of who published it, kept even if their credential goes.
     published_by: Mapped[str] = mapped_column(String(200), default="")
+    #: Ids of the sheet's photos when it was published (a photo deleted since is gone from it too).
+    photos: Mapped[list] = mapped_column(JSON, default=list)
     credential_id: Mapped[int | None] = mapped_column(
         ForeignKey("credentials.id", ondelete="SET NULL")
     )
@@ -243,3 +245,23 @@ class SearchSection(db.Model):
     source: Mapped[str] = mapped_column(String(10))
     section: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
+
+
+class Photo(db.Model):
+    """A photo of the room's boards (post-its, flip-charts), as the server
+    re-encoded it: a JPEG without metadata, in the database so that every
+    process serves it (synthese/photos.py)."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int]
+    height: Mapped[int]
+    #: What the photo shows, for those who cannot see it (its alternative text).
+    caption: Mapped[str] = mapped_column(String(300), default="")
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"))
+    #: Name of who took it, kept even if their credential goes.
+    taken_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,7 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import { commonmarkLanguage } from '@codemirror/lang-markdown'
 import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { tags } from '@lezer/highlight'
+import { followPhotos } from './photos.js'
 
 const config = JSON.parse(document.getElementById('sheet-config').textContent)
 const t = (key) => config.messages[key] || key
@@ -299,6 +300,7 @@ provider.socket.on('synthese:publication', ({ public: isPublic, version }) => {
   if (!publicationEl) return
   publicationEl.textContent = isPublic ? `${t('Publiée')} : ${t('version')} ${version}` : t('Dépubliée')
 })
+followPhotos(provider.socket, config.atelier, Boolean(config.wall))
 provider.socket.on('synthese:removed', () => stop('Cet atelier a été supprimé ou fusionné dans un autre par l\'organisation.'))
 provider.socket.on('synthese:revoked', () => stop('L\'organisation a retiré votre accès à cet événement.'))
 // An edit the server refused. Most refusals heal by themselves (the server

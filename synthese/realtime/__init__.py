@@ -7,8 +7,8 @@ roster), the WebSocket server (wsserver), the serving process's GC policy
 
 This face is all that the actions, the doors and the CLI use.
 """
-from .rooms import (close_credentials, close_room, disconnect_credential, init_app, people, publication_changed,
-                    relay_edit, stalled)
+from .rooms import (close_credentials, close_room, disconnect_credential, init_app, people, photos_changed,
+                    publication_changed, relay_edit, stalled)
 
 
 def serve(app, host: str, port: int) -> None:
@@ -26,5 +26,5 @@ def serve(app, host: str, port: int) -> None:
                      allow_unsafe_werkzeug=True)
 
 
-__all__ = ["close_credentials", "close_room", "disconnect_credential", "init_app", "people", "publication_changed",
-           "relay_edit", "serve", "stalled"]
+__all__ = ["close_credentials", "close_room", "disconnect_credential", "init_app", "people", "photos_changed",
+           "publication_changed", "relay_edit", "serve", "stalled"]

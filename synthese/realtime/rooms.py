@@ -608,6 +608,12 @@ def publication_changed(atelier_id: int, public: bool, version: int | None) -> N
                   namespace=namespace_for(atelier_id))
 
 
+def photos_changed(atelier_id: int) -> None:
+    """Tell a sheet's room (every process) that a photo came or went: its
+    pages and its wall fetch the list again (the stock client ignores it)."""
+    socketio.emit("synthese:photos", {}, namespace=namespace_for(atelier_id))
+
+
 def relay_edit(atelier_id: int, update: bytes, seq: int | None) -> None:
     """Send a committed server-side edit (a merge, a restore: log row ``seq``) to everyone in the room."""
     if update:

@@ -8,11 +8,11 @@ from flask import Response, request, url_for
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from .. import access, ateliers, events, exporting, history, importing, members, proceedings, publication, realtime, search
+from .. import access, ateliers, events, exporting, history, importing, members, photos, proceedings, publication, realtime, search
 from ..documents import current_store
 from ..extensions import db
 from ..markdown import sheet_markdown
-from ..models import Atelier, Credential, Event
+from ..models import Atelier, Credential, Event, Photo
 from . import asking, ratelimit, schemas
 from .errors import ApiError, handle_http_exception, json_error
 
@@ -39,7 +39,7 @@ def _atelier(atelier_id: int) -> Atelier:
 
 #: DomainError code -> HTTP status (anything else: 422).
 STATUS = {"bad_code": 403, "forbidden": 403, "closed": 403, "not_found": 404, "published": 409, "conflict": 409,
-          "unavailable": 503}
+          "unavailable": 503, "too_large": 413, "unsupported": 415}
 
 
 @blp.errorhandler(events.DomainError)
@@ -332,6 +332,65 @@ def _sheet(atelier_id: int, number: int | None) -> dict:
 def get_sheet(query, atelier_id):
     """The sheet: live for members of its event, the latest published version for anyone else."""
     return _sheet(atelier_id, query["version"])
+
+
+# -- photos of the boards ---------------------------------------------------------
+
+
+def photo_out(photo) -> dict:
+    return {"id": photo.id, "url": url_for("api.get_photo", photo_id=photo.id, _external=True),
+            "width": photo.width, "height": photo.height, "caption": photo.caption, "taken_by": photo.taken_by,
+            "created_at": photo.created_at}
+
+
+@blp.get("/ateliers/<int:atelier_id>/photos")
+@blp.response(200, schemas.PhotoList)
+def list_photos(atelier_id):
+    """The sheet's photos: members see them all, anyone else those of its public version."""
+    atelier = _atelier(atelier_id)
+    role, _ = asking.api().on_atelier(atelier)
+    if access.can(role, "sheet.read_live"):
+        shown = photos.photos(atelier)
+    else:
+        version = publication.public_version(atelier)
+        shown = photos.in_version(version) if version else []
+    return {"photos": [photo_out(p) for p in shown]}
+
+
+@blp.post("/ateliers/<int:atelier_id>/photos")
+@blp.response(201, schemas.PhotoOut)
+def add_photo(atelier_id):
+    """Add a photo of the boards (multipart: ``photo``, optional ``caption``): JPEG, PNG or WebP,
+    re-encoded by the server without its metadata (members)."""
+    atelier = _atelier(atelier_id)
+    who = asking.api()
+    _role, credential = who.on_atelier(atelier)
+    if credential is not None:
+        ratelimit.hit("photo_token", credential.id)
+    upload = request.files.get("photo")
+    data = upload.read() if upload else b""
+    return photo_out(photos.add_photo(who, atelier, data, request.form.get("caption", "")))
+
+
+@blp.get("/photos/<int:photo_id>.jpg")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg")
+def get_photo(photo_id):
+    """A photo, as the server re-encoded it (whoever may see the sheet or its public version)."""
+    photo = db.get_or_404(Photo, photo_id, description="No such photo.")
+    if not photos.may_see(asking.api(), photo):
+        raise ApiError(404, "not_found", "No such photo.")
+    response = Response(photo.data, mimetype="image/jpeg")
+    # Immutable by id, but it may be deleted: kept in the reader's browser only, for an hour.
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@blp.delete("/photos/<int:photo_id>")
+@blp.response(204)
+def delete_photo(photo_id):
+    """Delete a photo: who took it, the porteur or the organiser."""
+    photos.delete_photo(asking.api(), db.get_or_404(Photo, photo_id, description="No such photo."))
+    return ""
 
 
 @blp.get("/ateliers/<int:atelier_id>/sheet.md")

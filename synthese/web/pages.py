@@ -6,13 +6,13 @@ from markupsafe import Markup, escape
 from sqlalchemy import select, text
 from werkzeug.exceptions import Forbidden
 
-from .. import access, ateliers, events, exporting, history, publication, realtime, tokens
+from .. import access, ateliers, events, exporting, history, photos, publication, realtime, tokens
 from .. import search as search_module
 from ..events import DomainError
 from ..extensions import db
 from ..i18n import N_, current_lang, show_times_in
 from ..i18n import gettext as _
-from ..models import Atelier, Event
+from ..models import Atelier, Event, Photo
 from ..rendering import to_html
 from ..sheets import SECTION_KEYS, SECTIONS, participant_names
 from . import asking, ratelimit
@@ -315,7 +315,8 @@ def wall(atelier_id):
     config = {**sheet_config(found, role, credential), "canWrite": False, "wall": True, "store": None}
     url = atelier_join_url(found)
     return render_template("wall.html", atelier=found, title=events.full_title(found), config=config,
-                           sections=SECTIONS, qr_svg=qr_svg(url), join_url=url)
+                           sections=SECTIONS, qr_svg=qr_svg(url), join_url=url, photos=photos.photos(found),
+                           may_delete=lambda photo: False)
 
 
 @bp.get("/events/<slug>/wall")
@@ -346,8 +347,59 @@ def atelier(atelier_id):
     return render_template(
         "sheet.html", atelier=found, title=events.full_title(found), config=config, sections=SECTIONS,
         status=publication.status(found), can_publish=access.can(role, "sheet.publish"),
-        can_edit=access.can(role, "atelier.edit"),
+        can_edit=access.can(role, "atelier.edit"), photos=photos.photos(found),
+        can_add_photo=access.can(role, "sheet.write"),
+        may_delete=lambda photo: photos.may_delete(role, credential, photo),
     )
+
+
+@bp.get("/ateliers/<int:atelier_id>/photos")
+def gallery(atelier_id):
+    """The sheet's photos as the page shows them: fetched again when one comes or goes."""
+    found = atelier_or_404(atelier_id)
+    role, credential = asking.page().require(found, "sheet.read_live")
+    return render_template("_photos.html", atelier=found, photos=photos.photos(found),
+                           editable=not request.args.get("wall"),
+                           may_delete=lambda photo: photos.may_delete(role, credential, photo))
+
+
+@bp.post("/ateliers/<int:atelier_id>/photos")
+def add_photo(atelier_id):
+    found = atelier_or_404(atelier_id)
+    who = asking.page()
+    _role, credential = who.on_atelier(found)
+    if credential is not None:
+        ratelimit.hit("photo_token", credential.id)
+    upload = request.files.get("photo")
+    script = request.accept_mimetypes.best == "application/json"  # the page's script: it says it itself
+    try:
+        photos.add_photo(who, found, upload.read() if upload else b"", request.form.get("caption", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        if script:
+            return {"error": {"code": exc.code, "message": _(exc.message)}}, 422
+        flash(_(exc.message), "error")
+    else:
+        if script:
+            return {"message": _("Photo ajoutée.")}, 201
+        flash(_("Photo ajoutée."))
+    return redirect(url_for("pages.atelier", atelier_id=atelier_id, _anchor="photos"))
+
+
+@bp.post("/ateliers/<int:atelier_id>/photos/<int:photo_id>/delete")
+def delete_photo(atelier_id, photo_id):
+    found = db.get_or_404(Photo, photo_id)
+    if found.atelier_id != atelier_id:
+        abort(404)
+    asking.page().require(found_atelier := atelier_or_404(atelier_id), "sheet.read_live")
+    ask = unconfirmed(_("Supprimer cette photo ?"),
+                      _("Elle disparaît de la fiche et des versions publiées qui la montraient."),
+                      _("Supprimer la photo"), url_for("pages.atelier", atelier_id=found_atelier.id, _anchor="photos"))
+    if ask:
+        return ask
+    photos.delete_photo(asking.page(), found)
+    flash(_("Photo supprimée."))
+    return redirect(url_for("pages.atelier", atelier_id=atelier_id, _anchor="photos"))
 
 
 @bp.get("/ateliers/<int:atelier_id>/versions/<int:number>")
@@ -375,6 +427,7 @@ def render_version(atelier: Atelier, shown, role: str, wall: bool = False):
     visible = atelier.versions if access.can(role, "sheet.read_live") or atelier.public else []
     return render_template(
         "sheet_public.html", atelier=atelier, shown=shown, sections=sections, versions=visible,
+        shown_photos=photos.in_version(shown), may_delete=lambda photo: False,
         latest=publication.latest(atelier), member=access.can(role, "sheet.read_live"),
         can_restore=access.can(role, "sheet.restore") and not wall, wall=wall,
     )

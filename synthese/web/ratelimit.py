@@ -39,6 +39,8 @@ DEFAULT_RULES = {
     "propose_token": Rule(20, 3600),
     # Searching an event: per IP, generous (a room behind one NAT).
     "search_ip": Rule(600, 60),
+    # Photos of the boards: per token (each is decoded and re-encoded).
+    "photo_token": Rule(60, 3600),
 }
 
 

@@ -259,6 +259,20 @@ class Themes(ma.Schema):
     themes = ma.fields.List(ma.fields.Nested(ThemeOut))
 
 
+class PhotoOut(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+    caption = ma.fields.String(metadata={"description": "What the photo shows (its alternative text)"})
+    taken_by = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class PhotoList(ma.Schema):
+    photos = ma.fields.List(ma.fields.Nested(PhotoOut))
+
+
 class ImportReport(ma.Schema):
     created = ma.fields.List(ma.fields.Dict(), metadata={"description": "Ateliers created"})
     problems = ma.fields.List(ma.fields.String(), metadata={"description": "What could not be read"})

@@ -230,3 +230,40 @@ def test_the_events_themes(client, event, participant):
         "themes": []}
     assert_error(client.get(f"/api/events/{event['slug']}/themes", headers=bearer(participant["token"])),
                  403, "forbidden")
+
+
+def test_photos_of_the_boards(client, event, atelier, participant):
+    import io
+
+    from PIL import Image
+
+    from tests.unit.test_photos import jpeg_with_metadata
+
+    path = f"/api/ateliers/{atelier['id']}/photos"
+    sent = client.post(path, data={"photo": (io.BytesIO(jpeg_with_metadata(1200, 900)), "IMG_0042.JPG"),
+                                   "caption": "Le mur de post-its"},
+                       headers=bearer(participant["token"]), content_type="multipart/form-data")
+    assert sent.status_code == 201, sent.json
+    photo = sent.json
+    assert (photo["width"], photo["height"], photo["caption"], photo["taken_by"]) == (900, 1200, "Le mur de post-its",
+                                                                                       "Cécile Joly")
+    image = client.get(photo["url"], headers=bearer(participant["token"]))
+    assert image.mimetype == "image/jpeg" and b"PhoneMaker" not in image.data
+    assert Image.open(io.BytesIO(image.data)).size == (900, 1200)
+    assert image.headers["Cache-Control"] == "private, max-age=3600"
+    # Not published: the public sees neither the list nor the photo.
+    assert client.get(path).json == {"photos": []}
+    assert_error(client.get(photo["url"]), 404, "not_found")
+    svg = client.post(path, data={"photo": (io.BytesIO(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), "x.svg")},
+                      headers=bearer(participant["token"]), content_type="multipart/form-data")
+    assert_error(svg, 415, "unsupported")
+    assert_error(client.post(path, data={}, headers=bearer(participant["token"]), content_type="multipart/form-data"),
+                 422, "invalid")
+    assert_error(client.post(path, data={"photo": (io.BytesIO(jpeg_with_metadata(100, 100)), "a.jpg")},
+                             content_type="multipart/form-data"), 401, "unauthorized")
+    # Published, the public sees it; deleted, nobody does.
+    client.post(f"/api/ateliers/{atelier['id']}/publish", headers=bearer(event["organiser_token"]))
+    assert [p["id"] for p in client.get(path).json["photos"]] == [photo["id"]]
+    assert client.get(photo["url"]).status_code == 200
+    assert client.delete(f"/api/photos/{photo['id']}", headers=bearer(participant["token"])).status_code == 204
+    assert_error(client.get(photo["url"], headers=bearer(event["organiser_token"])), 404, "not_found")
