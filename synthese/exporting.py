@@ -12,6 +12,7 @@ from datetime import datetime
 from babel.dates import format_date
 
 from . import access, markdown, proceedings, themes
+from . import photos as photos_module
 from .documents import current_store
 from .events import DomainError, full_title, ordered_ateliers, slugify
 from .models import Atelier, Event, EventSession
@@ -28,6 +29,14 @@ class ExportedSheet:
     fields: dict[str, str]
     version: int | None
     published_at: datetime | None
+    #: The published version's photo ids, or None: the sheet's photos now.
+    photo_ids: list[int] | None = None
+
+    def photos(self) -> list:
+        """Its photos of the boards (loaded when asked: they weigh)."""
+        if self.photo_ids is None:
+            return photos_module.photos(self.atelier)
+        return photos_module.in_version_ids(self.photo_ids)
 
 
 def sheets(event: Event, source: str = DRAFT) -> list[ExportedSheet]:
@@ -41,7 +50,7 @@ def sheets(event: Event, source: str = DRAFT) -> list[ExportedSheet]:
             version = public_version(atelier)
             if version is not None:
                 found.append(ExportedSheet(atelier, version.title, version.fields, version.number,
-                                           version.published_at))
+                                           version.published_at, list(version.photos or [])))
         else:
             last = latest(atelier)
             found.append(ExportedSheet(atelier, full_title(atelier), store.fields(atelier.id),
@@ -116,11 +125,15 @@ def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str
     """The proceedings as a document (proceedings.FORMATS): a title page,
     the contents, the themes, the sessions as headings, every sheet with its sections."""
     asking.require(event, "event.export")
-    titles = {s.atelier.id: s.title for s in sheets(event, source)}
+    found = sheets(event, source)
+    titles = {s.atelier.id: s.title for s in found}
     chapter = [proceedings.ThemeShown(t.label, t.terms, [(titles[i], sentence) for i, sentence in t.ateliers])
                for t in _themes(event, source)]
+    pictures = {s.title: [proceedings.PhotoShown(p.data, p.caption, p.width, p.height) for p in s.photos()]
+                for s in found}
     try:
-        return proceedings.build(fmt, front(event, lang), _programme(event, source), lang, chapter)
+        return proceedings.build(fmt, front(event, lang), _programme(event, source), lang, chapter,
+                                 {title: shown for title, shown in pictures.items() if shown})
     except (proceedings.ConverterMissing, proceedings.ConverterBusy) as exc:
         raise DomainError("unavailable", str(exc)) from exc
 
@@ -151,7 +164,15 @@ def event_zip(asking: access.Asking, event: Event, source: str = DRAFT, lang: st
             if name in used:
                 name = f"{n:03d}-atelier-{sheet.atelier.id}.md"
             used.add(name)
-            text = markdown.with_front_matter(front_matter(event, sheet), sheet_document(sheet, lang))
+            meta = front_matter(event, sheet)
+            pictures = sheet.photos()
+            if pictures:
+                meta["photos"] = []
+                for k, photo in enumerate(pictures, start=1):
+                    picture = f"photos/{name[:-3]}-{k}.jpg"
+                    archive.writestr(picture, photo.data)
+                    meta["photos"].append({"file": picture, "caption": photo.caption})
+            text = markdown.with_front_matter(meta, sheet_document(sheet, lang))
             archive.writestr(name, text.encode("utf-8"))
     return buffer.getvalue()
 

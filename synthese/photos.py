@@ -116,7 +116,10 @@ def may_delete(role: str, credential, photo: Photo) -> bool:
 
 
 def in_version(version: SheetVersion) -> list[Photo]:
-    ids = version.photos or []
+    return in_version_ids(version.photos or [])
+
+
+def in_version_ids(ids: list[int]) -> list[Photo]:
     if not ids:
         return []
     return list(db.session.scalars(select(Photo).where(Photo.id.in_(ids)).order_by(Photo.id)))

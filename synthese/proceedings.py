@@ -6,11 +6,13 @@ brings the database and the rights. Both converters are kept away from the
 network and the disk: WeasyPrint's fetcher refuses every URL, pandoc runs
 with --sandbox and a filter that turns images into their description.
 """
+import base64
 import dataclasses
 import functools
 import io
 import json
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -33,8 +35,9 @@ FORMATS = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 WORDS = {"fr": {"kind": "Actes", "contents": "Sommaire", "themes": "Les thèmes qui reviennent",
-                "terms": "Mots-clés"},
-         "en": {"kind": "Proceedings", "contents": "Contents", "themes": "Recurring themes", "terms": "Key terms"}}
+                "terms": "Mots-clés", "photos": "Photos des tableaux", "photo": "Photo des tableaux"},
+         "en": {"kind": "Proceedings", "contents": "Contents", "themes": "Recurring themes", "terms": "Key terms",
+                "photos": "Photos of the boards", "photo": "Photo of the boards"}}
 LANG_TAGS = {"fr": "fr-FR", "en": "en-GB"}
 #: A converter that runs longer than this is stopped (a pathological sheet
 #: must not hold a worker); 100 sheets take 2-3 s (pandoc), 20 s (PDF).
@@ -105,13 +108,27 @@ class ThemeShown:
     ateliers: list[tuple[str, str]]
 
 
+@dataclass
+class PhotoShown:
+    """A photo of the boards, as the server re-encoded it (a JPEG)."""
+
+    data: bytes
+    caption: str
+    width: int
+    height: int
+
+    def uri(self) -> str:
+        return "data:image/jpeg;base64," + base64.b64encode(self.data).decode()
+
+
 def build(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
-          themes: list[ThemeShown] | None = None) -> bytes:
-    themes = themes or []
+          themes: list[ThemeShown] | None = None, photos: dict[str, list[PhotoShown]] | None = None) -> bytes:
+    """``photos``: by sheet title, the photos shown after its sections."""
+    themes, photos = themes or [], photos or {}
     if fmt == "pdf":
-        return pdf(front, parts, lang, themes)
+        return pdf(front, parts, lang, themes, photos)
     if fmt in ("odt", "docx"):
-        return pandoc(fmt, front, parts, lang, themes)
+        return pandoc(fmt, front, parts, lang, themes, photos)
     raise ValueError(f"unknown document format {fmt!r}")
 
 
@@ -120,18 +137,17 @@ def build(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str
 _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(DATA), autoescape=True)
 
 
-def _no_fetch(url: str, *args, **kwargs):
-    raise ValueError(f"the proceedings load nothing ({url[:40]})")
-
-
 def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
-        themes: list[ThemeShown] | None = None) -> bytes:
+        themes: list[ThemeShown] | None = None, photos: dict[str, list[PhotoShown]] | None = None) -> bytes:
     """The PDF, laid out in a child process: WeasyPrint is pure Python and
     slow (about 20 s and 500 MiB for 100 sheets, 300 pages); in the server's
     process it would hold the event loop, and every room with it."""
     job = json.dumps({"lang": lang, "front": dataclasses.asdict(front),
                       "parts": [dataclasses.asdict(part) for part in parts],
-                      "themes": [dataclasses.asdict(theme) for theme in themes or []]})
+                      "themes": [dataclasses.asdict(theme) for theme in themes or []],
+                      "photos": {title: [{"uri": p.uri(), "caption": p.caption, "width": p.width,
+                                          "height": p.height} for p in shown]
+                                 for title, shown in (photos or {}).items()}})
     done = _run([sys.executable, "-m", "synthese.proceedings", "pdf"], job.encode())
     if done.returncode == MISSING:
         raise ConverterMissing(done.stderr.decode(errors="replace").strip())
@@ -144,9 +160,11 @@ def pdf(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
 MISSING = 3
 
 
-def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str, themes: list[ThemeShown]) -> bytes:
+def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str, themes: list[ThemeShown],
+              photos: dict[str, list[dict]]) -> bytes:
     try:
         from weasyprint import CSS, HTML  # loads Pango
+        from weasyprint.urls import URLFetcher
     except OSError as exc:
         raise ConverterMissing("PDF needs the Pango library (apt-get install libpango-1.0-0 libpangoft2-1.0-0).") \
             from exc
@@ -154,7 +172,8 @@ def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str, them
     shown = []
     for n, part in enumerate(parts):
         sheets = [{"anchor": f"sheet-{n}-{i}", "title": _typeset(title, lang),
-                   "sections": [{"title": s.title, "html": to_html(s.body)} for s in sections(fields, lang)]}
+                   "sections": [{"title": s.title, "html": to_html(s.body)} for s in sections(fields, lang)],
+                   "photos": photos.get(title, [])}
                   for i, (title, fields) in enumerate(part.sheets)]
         if sheets:
             shown.append({"heading": _typeset(part.heading, lang) if part.heading else None, "sheets": sheets})
@@ -163,8 +182,11 @@ def _pdf_here(front: markdown.Front, parts: list[markdown.Part], lang: str, them
         front=markdown.Front(_typeset(front.title, lang), front.when, _typeset(front.place, lang)),
         description=to_html(_typeset(front.description, lang)) if front.description.strip() else "",
     )
-    return HTML(string=page, url_fetcher=_no_fetch).write_pdf(
-        stylesheets=[CSS(filename=str(DATA / "proceedings.css"), url_fetcher=_no_fetch)])
+    # Nothing is loaded but the photos written into the page as data: URIs
+    # (a sheet's text cannot hold an image: rendering.py drops them).
+    only_data = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    return HTML(string=page, url_fetcher=only_data).write_pdf(
+        stylesheets=[CSS(filename=str(DATA / "proceedings.css"), url_fetcher=only_data)])
 
 
 def _typeset_theme(theme: ThemeShown, lang: str) -> ThemeShown:
@@ -176,7 +198,8 @@ def _typeset_theme(theme: ThemeShown, lang: str) -> ThemeShown:
 
 
 def document_markdown(front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
-                      themes: list[ThemeShown] | None = None) -> str:
+                      themes: list[ThemeShown] | None = None, photos: dict[str, list[PhotoShown]] | None = None,
+                      photo_class: str = "") -> str:
     """The body pandoc reads: the event's description, the contents, then
     sessions '#', sheets '##', sections '###'; headings people wrote go
     below those. The contents are a list of links rather than pandoc's
@@ -217,6 +240,12 @@ def document_markdown(front: markdown.Front, parts: list[markdown.Part], lang: s
             out += [f"## {_escape(_typeset(title, lang))} {{#{anchors[id(fields)]}}}", ""]
             for section in sections(fields, lang):
                 out += [f"### {section.title}", "", markdown.demote_headings(section.body, 3), ""]
+            shown = (photos or {}).get(title, [])
+            if shown and photo_class:
+                out += [f"### {WORDS[lang]['photos']}", ""]
+                for photo in shown:
+                    alt = _escape(photo.caption or WORDS[lang]["photo"])
+                    out += [f"![{alt}]({photo.uri()}){{.{photo_class} width=15cm}}", ""]
     return "\n".join(out)
 
 
@@ -257,18 +286,20 @@ def _reference_docx() -> str:
 
 
 def pandoc(fmt: str, front: markdown.Front, parts: list[markdown.Part], lang: str = "fr",
-           themes: list[ThemeShown] | None = None) -> bytes:
+           themes: list[ThemeShown] | None = None, photos: dict[str, list[PhotoShown]] | None = None) -> bytes:
     # Metadata given with -M is a literal string (not markdown): a title
     # cannot inject anything into the document.
     args = [_pandoc_path(), "--from", "commonmark-raw_html+attributes", "--to", fmt, "--sandbox",
             "--lua-filter", str(DATA / "no-images.lua"),
             "-M", f"title={_typeset(front.title, lang)}", "-M", f"lang={LANG_TAGS[lang]}", "--output", "-"]
+    photo_class = "photo-" + secrets.token_hex(8)
+    args += ["-M", f"photo-class={photo_class}"]
     subtitle = " · ".join(front.lines())
     if subtitle:
         args += ["-M", f"subtitle={_typeset(subtitle, lang)}"]
     if fmt == "docx":
         args += ["--reference-doc", _reference_docx()]
-    done = _run(args, document_markdown(front, parts, lang, themes).encode())
+    done = _run(args, document_markdown(front, parts, lang, themes, photos, photo_class).encode())
     if done.returncode != 0:
         raise RuntimeError(f"pandoc failed: {done.stderr.decode(errors='replace')[:500]}")
     return done.stdout
@@ -281,7 +312,7 @@ def _child() -> int:
     parts = [markdown.Part(p["heading"], [(title, fields) for title, fields in p["sheets"]]) for p in job["parts"]]
     themes = [ThemeShown(t["label"], t["terms"], [tuple(a) for a in t["ateliers"]]) for t in job["themes"]]
     try:
-        data = _pdf_here(front, parts, job["lang"], themes)
+        data = _pdf_here(front, parts, job["lang"], themes, job["photos"])
     except ConverterMissing as exc:
         print(exc, file=sys.stderr)
         return MISSING

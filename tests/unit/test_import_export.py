@@ -271,3 +271,20 @@ def test_an_imported_sheet_is_being_written_not_empty(make_event):
     atelier = event.ateliers[0]
     assert report.created and publication.status(atelier)["status"] == "writing"
     assert publication.status(atelier)["edited_at"] is not None
+
+
+def test_the_zip_holds_the_photos_beside_their_sheet(make_event):
+    from synthese import photos
+    from tests.unit.test_photos import jpeg_with_metadata
+
+    event, first, *_ = forum(make_event)
+    photos.add_photo(OPERATOR, first, jpeg_with_metadata(300, 200), "Le mur des idées")
+    with zipfile.ZipFile(io.BytesIO(exporting.event_zip(OPERATOR, event))) as archive:
+        pictures = [n for n in archive.namelist() if n.startswith("photos/")]
+        assert pictures == ["photos/002-atelier-2-emergence-1.jpg"]
+        assert archive.read(pictures[0]).startswith(b"\xff\xd8")
+        meta = yaml.safe_load(archive.read("002-atelier-2-emergence.md").decode().split("---\n")[1])
+    assert meta["photos"] == [{"file": pictures[0], "caption": "Le mur des idées"}]
+    # The zip still imports: the photos are not sheets, and not reported as unreadable.
+    report = importing.import_zip(OPERATOR, make_event("Copie").obj, exporting.event_zip(OPERATOR, event))
+    assert len(report.created) == 3 and report.problems == []

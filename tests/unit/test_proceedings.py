@@ -46,6 +46,17 @@ THEMES = [proceedings.ThemeShown("Participation citoyenne", ["habitants", "élus
     ("Atelier 1 - Achats innovants - Session 2", "Les acheteurs veulent des exemples.")])]
 
 
+def board_photo() -> proceedings.PhotoShown:
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (400, 300), (250, 220, 40)).save(out, "JPEG")
+    return proceedings.PhotoShown(out.getvalue(), "Le mur des post-its", 400, 300)
+
+
+PHOTOS = {"Atelier 1 - Emergence - Session 1": [board_photo()]}
+
+
 def words(text: str) -> str:
     """The words of a text, whatever its typography (spaces, apostrophes, bullets)."""
     return " ".join(re.findall(r"\w+", text.replace("\u2019", "'").lower()))
@@ -72,7 +83,7 @@ def documents(tmp_path_factory):
     need("soffice", SOFFICE is not None, "LibreOffice missing (apt-get install libreoffice-writer-nogui)")
     need("soffice", PDFTOTEXT is not None, "pdftotext missing (apt-get install poppler-utils)")
     where = tmp_path_factory.mktemp("proceedings")
-    built = {fmt: proceedings.build(fmt, FRONT, PARTS, "fr", THEMES) for fmt in proceedings.FORMATS}
+    built = {fmt: proceedings.build(fmt, FRONT, PARTS, "fr", THEMES, PHOTOS) for fmt in proceedings.FORMATS}
     for fmt, data in built.items():
         (where / f"actes.{fmt}").write_bytes(data)
     profile = where / "lo-profile"
@@ -123,6 +134,18 @@ def test_the_pdf_has_page_numbers_and_french_typography(documents):
     assert re.search(r"Emergence - Session 1[ .]*\.{3,}\s*4\b", pages[1])  # cover, contents, themes, then it
 
 
+def test_the_photos_of_the_boards_are_in_every_document(documents):
+    built, text = documents
+    with zipfile.ZipFile(BytesIO(built["docx"])) as archive:
+        assert [n for n in archive.namelist() if n.startswith("word/media/")]
+    with zipfile.ZipFile(BytesIO(built["odt"])) as archive:
+        assert [n for n in archive.namelist() if n.startswith("Pictures/")]
+    assert built["pdf"].count(b"/Subtype /Image") == 1
+    for fmt in proceedings.FORMATS:
+        assert words("Photos des tableaux") in words(text[fmt]), fmt
+    assert "Le mur des post-its" in text["pdf"]
+
+
 def test_the_docx_renders_markdown_and_numbers_its_pages(documents):
     import docx
 
@@ -170,7 +193,7 @@ def test_a_sheet_cannot_make_the_converters_fetch_or_inject(fmt):
         "question": f"![pixel]({base}/image.png) <img src=\"{base}/raw.png\">",
         "synthese": f"<style>@import url({base}/style.css);</style><link rel=stylesheet href=\"{base}/l.css\">",
         "porteur": "<b>Cécile</b> \\\n# --lua-filter=evil",
-        "participants": "--metadata=title:pirate",
+        "participants": "--metadata=title:pirate\n![x](data:image/jpeg;base64,/9j/4AAQSkZJRg==){.photo-0 width=30cm}",
         "discussion": f"[lien]({base}/lien) <iframe src=\"{base}/frame\"></iframe>",
     }
     try:
@@ -180,6 +203,9 @@ def test_a_sheet_cannot_make_the_converters_fetch_or_inject(fmt):
         server.shutdown()
     assert Hits.seen == []
     assert data[:4] in (b"%PDF", b"PK\x03\x04")
+    if fmt != "pdf":
+        with zipfile.ZipFile(BytesIO(data)) as archive:  # no image at all: none was the server's
+            assert not [n for n in archive.namelist() if n.startswith(("word/media/", "Pictures/"))]
     if fmt == "docx":
         body = "".join(archive_text(data))
         assert "&lt;b&gt;Cécile&lt;/b&gt;" in body  # shown as typed, as on the published page
