@@ -13,6 +13,7 @@ from babel.dates import format_date
 
 from . import access, markdown, proceedings, themes
 from . import photos as photos_module
+from .database import DatabaseThread
 from .documents import current_store
 from .events import DomainError, full_title, ordered_ateliers, slugify
 from .models import Atelier, Event, EventSession
@@ -89,11 +90,11 @@ def parts(event: Event, found: list[ExportedSheet]) -> list[tuple[EventSession |
     return out
 
 
-def _programme(event: Event, source: str) -> list[markdown.Part]:
+def _programme(event: Event, found: list[ExportedSheet]) -> list[markdown.Part]:
     return [
         markdown.Part(markdown.session_heading(session.label, session.time) if session else None,
-                      [(s.title, s.fields) for s in found])
-        for session, found in parts(event, sheets(event, source))
+                      [(s.title, s.fields) for s in shown])
+        for session, shown in parts(event, found)
     ]
 
 
@@ -101,18 +102,25 @@ def event_document(asking: access.Asking, event: Event, source: str = DRAFT, lan
     """Every sheet in one markdown document: the event's front, a table of
     contents, the sessions as headings."""
     asking.require(event, "event.export")
-    return markdown.event_markdown(front(event, lang), _programme(event, source), lang)
+    return markdown.event_markdown(front(event, lang), _programme(event, sheets(event, source)), lang)
 
 
 def event_themes(asking: access.Asking, event: Event, source: str = DRAFT) -> list[themes.Theme]:
     """The themes that come back across the event's sheets (synthese/themes.py)."""
     asking.require(event, "event.export")
-    return _themes(event, source)
+    return _themes(sheets(event, source))
 
 
-def _themes(event: Event, source: str) -> list[themes.Theme]:
+#: The themes take up to 1.5 s of CPU for 100 sheets (scikit-learn, and
+#: Python around it): in a native thread, one event at a time, so the event
+#: loop keeps serving the rooms meanwhile.
+_themes_thread = DatabaseThread()
+
+
+def _themes(found: list[ExportedSheet]) -> list[themes.Theme]:
     # Computed again only when a sheet changed: the dashboard opens often.
-    return _themes_of(tuple((s.atelier.id, s.title, tuple(sorted(s.fields.items()))) for s in sheets(event, source)))
+    key = tuple((s.atelier.id, s.title, tuple(sorted(s.fields.items()))) for s in found)
+    return _themes_thread.run(_themes_of, key)
 
 
 @functools.lru_cache(maxsize=32)
@@ -128,11 +136,11 @@ def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str
     found = sheets(event, source)
     titles = {s.atelier.id: s.title for s in found}
     chapter = [proceedings.ThemeShown(t.label, t.terms, [(titles[i], sentence) for i, sentence in t.ateliers])
-               for t in _themes(event, source)]
+               for t in _themes(found)]
     pictures = {s.title: [proceedings.PhotoShown(p.data, p.caption, p.width, p.height) for p in s.photos()]
                 for s in found}
     try:
-        return proceedings.build(fmt, front(event, lang), _programme(event, source), lang, chapter,
+        return proceedings.build(fmt, front(event, lang), _programme(event, found), lang, chapter,
                                  {title: shown for title, shown in pictures.items() if shown})
     except (proceedings.ConverterMissing, proceedings.ConverterBusy) as exc:
         raise DomainError("unavailable", str(exc)) from exc

@@ -154,7 +154,8 @@ def test_an_event_from_creation_to_proceedings(live):
                 await org.locator("#export li").first.get_by_role("link", name="un fichier markdown").click()
             download = await info.value
             exported = open(await download.path(), encoding="utf-8").read()
-            assert exported.startswith("# Forum de l'innovation publique 2026\n\n## Sommaire\n")
+            assert exported.startswith("# Forum de l'innovation publique 2026\n\nLyon\n\n## Sommaire\n\n"
+                                       "- Session 1 — 10h-11h30\n")
             assert "## Atelier 1 - Emergence - Session 1" in exported
             assert "## Atelier 1 - Commande publique - Session 2" in exported
             assert synthese.strip() in exported

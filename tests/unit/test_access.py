@@ -9,6 +9,7 @@ MEMBER = {"event.read_public", "event.read_members", "sheet.read_published", "sh
           "sheet.write", "presence.announce"}
 EXPECTED = {
     access.ORGANISER: MEMBER | {"event.manage", "event.dashboard", "event.export", "event.import", "event.members",
+                                "event.search_drafts",
                                 "atelier.create", "atelier.edit", "atelier.remove", "atelier.merge",
                                 "sheet.publish", "sheet.unpublish", "sheet.restore"},
     access.PORTEUR: MEMBER | {"atelier.propose", "atelier.edit", "sheet.publish", "sheet.unpublish",
