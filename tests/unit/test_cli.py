@@ -49,11 +49,10 @@ def test_export_and_import_from_the_shell(forum, tmp_path, make_event):
 
 def test_the_proceedings_from_the_shell(forum, tmp_path):
     event, env = forum
-    for fmt, magic in (("pdf", b"%PDF"), ("odt", b"PK"), ("docx", b"PK")):
-        by_name = tmp_path / f"actes.{fmt}"
-        done = run(env, "export", event.slug, "-o", str(by_name))  # the format from the file's name
-        assert done.returncode == 0, done.stderr
-        assert by_name.read_bytes().startswith(magic)
+    by_name = tmp_path / "actes.pdf"
+    done = run(env, "export", event.slug, "-o", str(by_name))  # the format from the file's name
+    assert done.returncode == 0, done.stderr
+    assert by_name.read_bytes().startswith(b"%PDF")
     named = tmp_path / "actes-sans-extension"
     assert run(env, "export", event.slug, "--format", "docx", "-o", str(named)).returncode == 0
     assert named.read_bytes().startswith(b"PK")
