@@ -364,12 +364,7 @@ def add_photo(atelier_id):
     re-encoded by the server without its metadata (members)."""
     atelier = _atelier(atelier_id)
     who = asking.api()
-    _role, credential = who.on_atelier(atelier)
-    if credential is not None:
-        ratelimit.hit("photo_token", credential.id)
-    upload = request.files.get("photo")
-    data = upload.read() if upload else b""
-    return photo_out(photos.add_photo(who, atelier, data, request.form.get("caption", "")))
+    return photo_out(photos.add_photo(who, atelier, *ratelimit.photo_upload(who, atelier)))
 
 
 @blp.get("/photos/<int:photo_id>.jpg")

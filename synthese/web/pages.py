@@ -367,13 +367,9 @@ def gallery(atelier_id):
 def add_photo(atelier_id):
     found = atelier_or_404(atelier_id)
     who = asking.page()
-    _role, credential = who.on_atelier(found)
-    if credential is not None:
-        ratelimit.hit("photo_token", credential.id)
-    upload = request.files.get("photo")
     script = request.accept_mimetypes.best == "application/json"  # the page's script: it says it itself
     try:
-        photos.add_photo(who, found, upload.read() if upload else b"", request.form.get("caption", ""))
+        photos.add_photo(who, found, *ratelimit.photo_upload(who, found))
     except DomainError as exc:
         db.session.rollback()
         if script:

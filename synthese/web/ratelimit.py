@@ -108,6 +108,16 @@ def init_app(app) -> None:
     )
 
 
+def photo_upload(who, atelier) -> tuple[bytes, str]:
+    """A photo form's file and caption, counted against its sender's token
+    (each photo is decoded and re-encoded); both doors read it so."""
+    _role, credential = who.on_atelier(atelier)
+    if credential is not None:
+        hit("photo_token", credential.id)
+    upload = request.files.get("photo")
+    return (upload.read() if upload else b""), request.form.get("caption", "")
+
+
 def hit(name: str, key: object = None) -> None:
     """Count an attempt of the current request (keyed by client IP when no key is given)."""
     current_app.extensions["synthese.limiter"].hit(name, request.remote_addr if key is None else key)

@@ -93,3 +93,25 @@ def test_limits_hold_in_this_process_while_redis_is_away():
     with pytest.raises(ratelimit.RateLimited) as refused:
         limiter.hit("join_code", "forum")
     assert 0 < refused.value.retry_after <= 60
+
+
+def test_photos_are_counted_per_token(app, client):
+    import io
+
+    from tests.unit.test_photos import jpeg_with_metadata
+
+    app.config["SYNTHESE_RATE_LIMITS"] = "photo_token=2/3600"
+    ratelimit.init_app(app)
+    event = client.post("/api/events", json={"title": "Forum"}).json
+    organiser = {"Authorization": f"Bearer {event['organiser_token']}"}
+    atelier = client.post(f"/api/events/{event['slug']}/ateliers", json={"title": "Emergence"}, headers=organiser).json
+    anna = client.post(f"/api/events/{event['slug']}/participants",
+                       json={"join_code": event["join_code"], "name": "Anna"}).json
+    photo = jpeg_with_metadata(200, 100)
+
+    def send(token):
+        return client.post(f"/api/ateliers/{atelier['id']}/photos", data={"photo": (io.BytesIO(photo), "a.jpg")},
+                           headers={"Authorization": f"Bearer {token}"}, content_type="multipart/form-data")
+
+    assert [send(anna["token"]).status_code for _ in range(3)] == [201, 201, 429]
+    assert send(event["organiser_token"]).status_code == 201  # another token, its own count
