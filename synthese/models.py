@@ -239,6 +239,8 @@ class SearchSection(db.Model):
     ``tsv`` column with a GIN index on PostgreSQL (the migration makes them)."""
 
     __tablename__ = "search_sections"
+    # Two searches re-indexing one sheet at once: the second's rows are refused, not doubled.
+    __table_args__ = (UniqueConstraint("atelier_id", "source", "section"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"), index=True)

@@ -11,7 +11,7 @@ sheets that moved, so an edit's commit never waits for the index.
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import access, french
 from .documents import current_store
@@ -110,8 +110,9 @@ def refresh(event: Event, source: str) -> int:
         _index(atelier_id, source, texts[atelier_id], now[atelier_id], atelier_id in held)
     try:
         db.session.commit()
-    except IntegrityError:
-        # Another search indexed the same sheet meanwhile: theirs stands.
+    except (IntegrityError, OperationalError):
+        # Another search indexed the same sheets meanwhile (a duplicate row
+        # on PostgreSQL, a stale snapshot on SQLite): theirs stands.
         db.session.rollback()
     return len(stale)
 

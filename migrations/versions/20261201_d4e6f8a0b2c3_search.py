@@ -34,6 +34,7 @@ def upgrade():
         sa.Column('body', sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(['atelier_id'], ['ateliers.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('atelier_id', 'source', 'section'),
     )
     op.create_index(op.f('ix_search_sections_atelier_id'), 'search_sections', ['atelier_id'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
