@@ -230,12 +230,13 @@ def event_by_code(code: str) -> Event | None:
     ).scalar_one_or_none()
 
 
-def ordered_ateliers(event: Event) -> list[Atelier]:
-    """Ateliers by session order, then number (with their sessions and versions loaded)."""
+def ordered_ateliers(event: Event, only: set[int] | None = None) -> list[Atelier]:
+    """Ateliers by session order, then number (with their sessions and versions
+    loaded); ``only``: these alone (their versions weigh)."""
     positions = {s.id: s.position for s in event.sessions}
     found = db.session.execute(
         select(Atelier)
-        .where(Atelier.event_id == event.id)
+        .where(Atelier.event_id == event.id, *([Atelier.id.in_(only)] if only is not None else []))
         .options(selectinload(Atelier.session), selectinload(Atelier.versions))
     ).scalars()
     return sorted(

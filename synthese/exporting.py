@@ -3,20 +3,22 @@
 Either the current drafts (what is written now) or the published versions
 only (what the porteurs chose to publish; unpublished sheets are left out).
 """
-import functools
 import io
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
 from babel.dates import format_date
+from sqlalchemy import func, select
 
 from . import access, markdown, proceedings, themes
 from . import photos as photos_module
 from .database import DatabaseThread
 from .documents import current_store
 from .events import DomainError, full_title, ordered_ateliers, slugify
-from .models import Atelier, Event, EventSession
+from .extensions import db
+from .models import Atelier, Event, EventSession, SheetDocument, SheetVersion
 from .publication import latest, public_version
 
 DRAFT, PUBLISHED = "draft", "published"
@@ -40,13 +42,16 @@ class ExportedSheet:
         return photos_module.in_version_ids(self.photo_ids)
 
 
-def sheets(event: Event, source: str = DRAFT) -> list[ExportedSheet]:
-    """The event's sheets in programme order (session, then atelier number)."""
+def sheets(event: Event, source: str = DRAFT, only: set[int] | None = None,
+           texts: bool = True) -> list[ExportedSheet]:
+    """The event's sheets in programme order (session, then atelier number);
+    ``only``: these ateliers alone; ``texts=False``: titles without reading
+    the live documents (their fields left empty)."""
     if source not in SOURCES:
         raise ValueError(f"unknown export source {source!r}")
     found = []
     store = current_store()
-    for atelier in ordered_ateliers(event):
+    for atelier in ordered_ateliers(event, only):
         if source == PUBLISHED:
             version = public_version(atelier)
             if version is not None:
@@ -54,9 +59,27 @@ def sheets(event: Event, source: str = DRAFT) -> list[ExportedSheet]:
                                            version.published_at, list(version.photos or [])))
         else:
             last = latest(atelier)
-            found.append(ExportedSheet(atelier, full_title(atelier), store.fields(atelier.id),
+            found.append(ExportedSheet(atelier, full_title(atelier), store.fields(atelier.id) if texts else {},
                                        None, last.published_at if last else None))
     return found
+
+
+def stamps(event: Event, source: str = DRAFT) -> dict[int, int]:
+    """Each atelier's stamp: its log head (drafts), or its public version's
+    number (0: none). Whatever changes a sheet's text or photos as ``sheets``
+    reads them moves it; one query, no document read."""
+    if source == DRAFT:
+        rows = db.session.execute(
+            select(Atelier.id, SheetDocument.head_seq)
+            .outerjoin(SheetDocument, SheetDocument.atelier_id == Atelier.id)
+            .where(Atelier.event_id == event.id)).all()
+        return {atelier_id: head or 0 for atelier_id, head in rows}
+    # One query (public_version() would load every version of every sheet).
+    rows = db.session.execute(
+        select(Atelier.id, Atelier.public, func.max(SheetVersion.number))
+        .outerjoin(SheetVersion, SheetVersion.atelier_id == Atelier.id)
+        .where(Atelier.event_id == event.id).group_by(Atelier.id, Atelier.public)).all()
+    return {atelier_id: (number or 0) if public else 0 for atelier_id, public, number in rows}
 
 
 def sheet_document(sheet: ExportedSheet, lang: str = "fr") -> str:
@@ -108,24 +131,31 @@ def event_document(asking: access.Asking, event: Event, source: str = DRAFT, lan
 def event_themes(asking: access.Asking, event: Event, source: str = DRAFT) -> list[themes.Theme]:
     """The themes that come back across the event's sheets (synthese/themes.py)."""
     asking.require(event, "event.export")
-    return _themes(sheets(event, source))
+    return _themes(event, source)
 
 
 #: The themes take up to 1.5 s of CPU for 100 sheets (scikit-learn, and
 #: Python around it): in a native thread, one event at a time, so the event
 #: loop keeps serving the rooms meanwhile.
 _themes_thread = DatabaseThread()
+#: (event, source, stamps, titles) -> its themes, the 32 latest.
+_themes_cache: OrderedDict = OrderedDict()
 
 
-def _themes(found: list[ExportedSheet]) -> list[themes.Theme]:
-    # Computed again only when a sheet changed: the dashboard opens often.
-    key = tuple((s.atelier.id, s.title, tuple(sorted(s.fields.items()))) for s in found)
-    return _themes_thread.run(_themes_of, key)
-
-
-@functools.lru_cache(maxsize=32)
-def _themes_of(found: tuple) -> list[themes.Theme]:
-    return themes.themes([themes.Sheet(i, title, dict(fields)) for i, title, fields in found])
+def _themes(event: Event, source: str, found: list[ExportedSheet] | None = None) -> list[themes.Theme]:
+    """Computed again only when a sheet moved (the dashboard opens often):
+    the key is the sheets' stamps and titles, read without any document."""
+    key = (event.id, source, tuple(sorted(stamps(event, source).items())),
+           tuple((a.id, full_title(a)) for a in event.ateliers))
+    if key in _themes_cache:
+        _themes_cache.move_to_end(key)
+        return _themes_cache[key]
+    found = sheets(event, source) if found is None else found
+    computed = _themes_thread.run(themes.themes, [themes.Sheet(s.atelier.id, s.title, s.fields) for s in found])
+    _themes_cache[key] = computed
+    while len(_themes_cache) > 32:
+        _themes_cache.popitem(last=False)
+    return computed
 
 
 def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str = DRAFT,
@@ -136,7 +166,7 @@ def event_proceedings(asking: access.Asking, event: Event, fmt: str, source: str
     found = sheets(event, source)
     titles = {s.atelier.id: s.title for s in found}
     chapter = [proceedings.ThemeShown(t.label, t.terms, [(titles[i], sentence) for i, sentence in t.ateliers])
-               for t in _themes(found)]
+               for t in _themes(event, source, found)]
     pictures = {s.title: [proceedings.PhotoShown(p.data, p.caption, p.width, p.height) for p in s.photos()]
                 for s in found}
     try:

@@ -10,18 +10,16 @@ sheets that moved, so an edit's commit never waits for the index.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import access, french
-from .documents import current_store
-from .events import DomainError, full_title
+from .events import DomainError
+from .exporting import DRAFT, PUBLISHED, sheets, stamps
 from .extensions import db
-from .models import Atelier, Event, SearchSection, SearchStamp, SheetDocument, SheetVersion
-from .publication import public_version
+from .models import Atelier, Event, SearchSection, SearchStamp
 from .sheets import SECTION_KEYS
 
-DRAFT, PUBLISHED = "draft", "published"
 #: A query's length and words at most; results at most.
 MAX_QUERY = 200
 MAX_TERMS = 12
@@ -56,7 +54,8 @@ def search(asking: access.Asking, event: Event, query: str, section: str | None 
     refresh(event, source)
     found = _match(event, source, terms, section, limit)
     ateliers = {a.id: a for a in event.ateliers}
-    titles = _titles(event, source, {row.atelier_id for row in found})
+    titles = {s.atelier.id: s.title for s in sheets(event, source, only={row.atelier_id for row in found},
+                                                      texts=False)}
     hits = []
     for row in found:
         snippet, marks = make_snippet(row.body, set(terms))
@@ -65,49 +64,24 @@ def search(asking: access.Asking, event: Event, query: str, section: str | None 
     return hits
 
 
-def _titles(event: Event, source: str, ids: set[int]) -> dict[int, str]:
-    titles = {}
-    for atelier in event.ateliers:
-        if atelier.id in ids:
-            version = public_version(atelier) if source == PUBLISHED else None
-            titles[atelier.id] = version.title if version else full_title(atelier)
-    return titles
-
-
 # -- the index -----------------------------------------------------------------------
-
-
-def _stamps(event: Event, source: str) -> dict[int, int]:
-    """Each atelier's stamp now: its log head, or its public version's number (0: none)."""
-    if source == DRAFT:
-        rows = db.session.execute(
-            select(Atelier.id, SheetDocument.head_seq)
-            .outerjoin(SheetDocument, SheetDocument.atelier_id == Atelier.id)
-            .where(Atelier.event_id == event.id)).all()
-        return {atelier_id: head or 0 for atelier_id, head in rows}
-    # One query (public_version() would load every version of every sheet).
-    rows = db.session.execute(
-        select(Atelier.id, Atelier.public, func.max(SheetVersion.number))
-        .outerjoin(SheetVersion, SheetVersion.atelier_id == Atelier.id)
-        .where(Atelier.event_id == event.id).group_by(Atelier.id, Atelier.public)).all()
-    return {atelier_id: (number or 0) if public else 0 for atelier_id, public, number in rows}
 
 
 def refresh(event: Event, source: str) -> int:
     """Re-index the event's sheets whose stamp moved; how many were."""
-    now = _stamps(event, source)
+    now = stamps(event, source)
     held = dict(db.session.execute(
         select(SearchStamp.atelier_id, SearchStamp.stamp)
         .where(SearchStamp.source == source, SearchStamp.atelier_id.in_(now))).all())
     stale = [atelier_id for atelier_id, stamp in now.items() if held.get(atelier_id) != stamp]
     if not stale:
         return 0
-    ateliers = {a.id: a for a in event.ateliers}
     # Read every stale sheet first: the document store's reads end the
-    # session's transaction (they roll back what they read in).
-    texts = {atelier_id: _fields(ateliers[atelier_id], source) for atelier_id in stale}
+    # session's transaction (they roll back what they read in). A sheet
+    # that is not (or no longer) published has no text to index.
+    texts = {s.atelier.id: s.fields for s in sheets(event, source, only=set(stale))}
     for atelier_id in stale:
-        _index(atelier_id, source, texts[atelier_id], now[atelier_id], atelier_id in held)
+        _index(atelier_id, source, texts.get(atelier_id, {}), now[atelier_id], atelier_id in held)
     try:
         db.session.commit()
     except (IntegrityError, OperationalError):
@@ -115,13 +89,6 @@ def refresh(event: Event, source: str) -> int:
         # on PostgreSQL, a stale snapshot on SQLite): theirs stands.
         db.session.rollback()
     return len(stale)
-
-
-def _fields(atelier: Atelier, source: str) -> dict[str, str]:
-    if source == DRAFT:
-        return current_store().fields(atelier.id)
-    version = public_version(atelier)
-    return version.fields if version else {}
 
 
 def _index(atelier_id: int, source: str, fields: dict[str, str], stamp: int, known: bool) -> None:

@@ -288,3 +288,18 @@ def test_the_zip_holds_the_photos_beside_their_sheet(make_event):
     # The zip still imports: the photos are not sheets, and not reported as unreadable.
     report = importing.import_zip(OPERATOR, make_event("Copie").obj, exporting.event_zip(OPERATOR, event))
     assert len(report.created) == 3 and report.problems == []
+
+
+def test_the_themes_are_computed_again_only_when_a_sheet_moves(make_event):
+    event = make_event("Forum").obj
+    importing.import_markdown(OPERATOR, event, (FIXTURES / "forum-themes.md").read_text())
+    first = exporting.event_themes(OPERATOR, event)
+    assert first and exporting.event_themes(OPERATOR, event) is first  # nothing moved: the same themes
+    atelier = event.ateliers[0]
+    current_store().append([Pending(atelier.id, sheet_update(discussion=" Un ajout."))])
+    again = exporting.event_themes(OPERATOR, event)
+    assert again is not first and again == first  # recomputed; the same grouping
+    ateliers.update_atelier(OPERATOR, atelier, title="Budget citoyen")
+    renamed = exporting.event_themes(OPERATOR, event)
+    assert renamed is not again  # a title is part of what the themes read
+    assert exporting.event_themes(OPERATOR, event, "published") == []
