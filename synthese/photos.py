@@ -63,8 +63,18 @@ def reencode(data: bytes) -> tuple[bytes, int, int]:
         raise DomainError("unsupported", "The photo could not be read.") from exc
 
 
+def _of(atelier: Atelier, what):
+    return select(what).where(Photo.atelier_id == atelier.id).order_by(Photo.id)
+
+
 def photos(atelier: Atelier) -> list[Photo]:
-    return list(db.session.scalars(select(Photo).where(Photo.atelier_id == atelier.id).order_by(Photo.id)))
+    """The sheet's photos now, oldest first."""
+    return list(db.session.scalars(_of(atelier, Photo)))
+
+
+def photo_ids(atelier: Atelier) -> list[int]:
+    """The same, ids only (what a version keeps), without loading the images."""
+    return list(db.session.scalars(_of(atelier, Photo.id)))
 
 
 def add_photo(asking: access.Asking, atelier: Atelier, data: bytes, caption: str = "") -> Photo:

@@ -6,15 +6,11 @@ from . import access, realtime
 from .documents import current_store
 from .events import DomainError, full_title
 from .extensions import db
-from .models import Atelier, Photo, SheetDocument, SheetVersion
+from .models import Atelier, SheetDocument, SheetVersion
+from .photos import photo_ids
 from .sheets import fields_from_update
 
 EMPTY, WRITING, PUBLISHED = "empty", "writing", "published"
-
-
-def photo_ids(atelier_id: int) -> list[int]:
-    """The sheet's photos now, oldest first (a version keeps this list)."""
-    return list(db.session.scalars(select(Photo.id).where(Photo.atelier_id == atelier_id).order_by(Photo.id)))
 
 
 def publish(asking: access.Asking, atelier: Atelier) -> tuple[SheetVersion, bool]:
@@ -28,7 +24,7 @@ def publish(asking: access.Asking, atelier: Atelier) -> tuple[SheetVersion, bool
     fields = fields_from_update(state)
     if not any(text.strip() for text in fields.values()):
         raise DomainError("empty", "An empty sheet cannot be published.")
-    photos = photo_ids(atelier.id)
+    photos = photo_ids(atelier)
     last = latest(atelier)
     if last is not None and last.seq == seq and last.title == full_title(atelier) and last.photos == photos:
         atelier.public = True

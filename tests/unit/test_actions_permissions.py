@@ -5,8 +5,8 @@ import inspect
 
 import pytest
 
-from synthese import (access, ateliers, events, exporting, history, importing, members, publication, search,
-                      tokens)
+from synthese import (access, ateliers, events, exporting, history, importing, members, photos, publication,
+                      search, tokens)
 from synthese.access import OPERATOR, Denied
 from synthese.documents import Pending, current_store
 from tests.conftest import sheet_update
@@ -14,9 +14,22 @@ from tests.conftest import sheet_update
 ROLES = ["organiser", "porteur", "participant", "public", "outsider"]
 ROLE_OF = {"organiser": access.ORGANISER, "porteur": access.PORTEUR, "participant": access.PARTICIPANT,
            "public": access.PUBLIC, "outsider": access.PUBLIC}
-MODULES = (events, ateliers, publication, history, members, importing, exporting, search)
+MODULES = (events, ateliers, publication, history, members, importing, exporting, search, photos)
 
 SHEET_MD = "# Atelier 9 - Importé\n\n## Question\n\nQ ?\n"
+
+
+def _photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (250, 220, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+PHOTO = _photo()
 
 
 @pytest.fixture
@@ -62,13 +75,19 @@ ACTIONS = {
                                     lambda who, w: exporting.event_proceedings(who, w["event"], "docx")),
     "exporting.event_zip": ("event.export", lambda who, w: exporting.event_zip(who, w["event"])),
     "exporting.event_themes": ("event.export", lambda who, w: exporting.event_themes(who, w["event"])),
+    "photos.add_photo": ("sheet.write", lambda who, w: photos.add_photo(who, w["atelier"], PHOTO)),
+    # A photo someone else took (here, the operator): only whoever may publish deletes it.
+    "photos.delete_photo": ("sheet.publish", lambda who, w: photos.delete_photo(
+        who, photos.add_photo(OPERATOR, w["atelier"], PHOTO))),
 }
 
 
 #: Actions no role gates, and what does.
 NOT_BY_ROLE = {"events.create_event": "anyone, or whoever gives the creation key (SYNTHESE_EVENT_CREATION)",
                "search.search": "anyone; the organiser searches the live sheets (event.search_drafts), anyone "
-                                "else the published versions (tests/unit/test_search.py)"}
+                                "else the published versions (tests/unit/test_search.py)",
+               "photos.may_see": "a question, not an action: members see every photo, anyone else those of a "
+                                 "public sheet's versions (tests/unit/test_photos.py)"}
 
 
 @pytest.mark.parametrize("role", ROLES)
