@@ -14,6 +14,7 @@ Prints p50/p95/p99 latency, lost updates, rooms converged, server CPU and memory
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -221,7 +222,12 @@ def run_round(server, args, round_no: int) -> dict:
          f"--placement={args.placement}", f"--protocol={protocol}"],
         stdout=subprocess.PIPE, text=True,
     )
+    spies = [profile(proc.pid, args, server.name, round_no, i) for i, proc in enumerate(server.procs)
+             if args.profile and isinstance(server, Synthese)]
     probe_out, _ = probe.communicate(timeout=args.duration + 60)
+    for spy, out in spies:
+        spy.wait(60)
+        print(summarize_profile(out), flush=True)
     per_process = [sampler.stop() for sampler in samplers]
     usage = {"cpu_percent": sum(u["cpu_percent"] for u in per_process),
              "peak_rss_mb": sum(u["peak_rss_mb"] for u in per_process),
@@ -249,6 +255,75 @@ def run_round(server, args, round_no: int) -> dict:
     return {"server": server.name, "round": round_no, "probe": probe_result, "load": load_result,
             "usage": usage, "load_usage": load_usage, "durable_mismatch": durable_mismatch,
             "differences": differences}
+
+
+def profile(pid: int, args, name: str, round_no: int, index: int):
+    """py-spy sampling one server process while the probe runs (its own
+    overhead is outside the process: --nonblocking, it does not stop it)."""
+    out = Path(args.profile) / f"{name.split()[0]}-r{round_no}-p{index}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--format", "raw",
+                            "--rate", "250", "--nonblocking", "--duration", str(max(1, args.duration - args.warmup - 5)),
+                            "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return spy, out
+
+
+#: Where the CPU goes: the first frame, from the leaf up, whose file (and
+#: function, when given) matches names the part.
+PROFILE_PARTS = [
+    ("database commit", [("synthese/database", None), ("sqlite3", None), ("psycopg", None),
+                         ("synthese/documents", "append"), ("synthese/documents", "_append_rows"),
+                         ("synthese/documents", "_timestamp")]),
+    ("update check (synthese/yjs)", [("synthese/yjs", None)]),
+    ("pycrdt apply, merge", [("pycrdt", None)]),
+    ("socket writes", [("gevent/_socketcommon", "send"), ("gevent/_socketcommon", "sendall"),
+                       ("synthese/realtime/frames", None), ("synthese/realtime/overrides", "write_now"),
+                       ("synthese/realtime/overrides", "send_frame"), ("synthese/realtime/overrides", "emit")]),
+    ("socket reads", [("gevent/_socketcommon", "recv"), ("gevent/_socketcommon", "recv_into"),
+                      ("geventwebsocket", None), ("synthese/realtime/overrides", "read_message")]),
+    ("engine.io / socket.io packets", [("engineio", None), ("socketio", None)]),
+    ("presence", [("synthese/realtime/awareness", None), ("synthese/realtime/roster", None)]),
+    ("pipeline, rooms", [("synthese/realtime/pipeline", None), ("synthese/realtime/rooms", None)]),
+    ("gevent hub, greenlets", [("gevent", None)]),
+]
+
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:]*?)(?:\.py)?(?::\d+)?\)$")
+
+
+def _part_of(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        m = _FRAME.match(frame)
+        if not m:
+            continue
+        func = m["func"].rpartition(".")[2]
+        for part, keys in PROFILE_PARTS:
+            if any(f in m["file"] and (fn is None or fn == func) for f, fn in keys):
+                return part
+    return "other"
+
+
+def summarize_profile(path: Path) -> str:
+    """The CPU of one profile, by part and by the functions that take most of it themselves."""
+    parts, own, total = {}, {}, 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        m = _FRAME.match(frames[-1])
+        leaf = f"{m['func']} ({m['file']})" if m else frames[-1]
+        own[leaf] = own.get(leaf, 0) + n
+        where = _part_of(frames)
+        parts[where] = parts.get(where, 0) + n
+    lines = [f"profile {path.name}: {total} samples"]
+    for part, n in sorted(parts.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {100 * n / total:5.1f} %  {part}")
+    lines.append("  top functions (self):")
+    for fn, n in sorted(own.items(), key=lambda kv: -kv[1])[:12]:
+        lines.append(f"  {100 * n / total:5.1f} %  {fn}")
+    return "\n".join(lines)
 
 
 def percentile(values, p):
@@ -326,6 +401,7 @@ def main():
     parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the y-socket.io reference")
     parser.add_argument("--hocuspocus", default="yes", choices=["yes", "no"], help="also run Hocuspocus")
     parser.add_argument("--json", help="also write raw results to this file")
+    parser.add_argument("--profile", help="profile the Synthèse processes with py-spy, into this directory")
     args = parser.parse_args()
     if args.redis == "no" and args.processes > 1 and args.placement != "room":
         parser.error("--redis no needs --placement room: a room spread over processes needs Redis")

@@ -1,11 +1,13 @@
 """The Yjs document store.
 
 The database is the truth: each sheet is a snapshot plus an append-only,
-gap-free log of accepted updates (models.SheetDocument / SheetUpdate). An
-update is committed before anyone else sees it. This process keeps a cache of
-live pycrdt documents to answer sync requests quickly; the cache catches up
-from the log before every answer, so it never holds anything another process
-needs and can be dropped at any time.
+gap-free log of accepted updates (models.SheetDocument / SheetUpdate). Reads
+(API, exports, publication) see committed rows only. This process keeps a
+cache of live pycrdt documents, committed state only, to answer sync requests
+quickly; the cache catches up from the log before every answer, so it never
+holds anything another process needs and can be dropped at any time. What
+this process accepted and relayed but has not committed yet waits beside it
+(Sheet.pending): its room's clients hold it already.
 """
 import logging
 import threading
@@ -55,6 +57,10 @@ class Pending:
     sid: str | None = None
     #: Yjs client IDs it writes under for the first time (synthese/yjs.py).
     claims: list[int] = field(default_factory=list)
+    #: The cached sheet it was accepted into, and whether that sheet's room
+    #: in this process was sent it before its commit (synthese.realtime.rooms).
+    sheet: "Sheet | None" = field(default=None, repr=False, compare=False)
+    relayed: bool = False
 
 
 @dataclass
@@ -83,6 +89,19 @@ class Sheet:
     #: What the document holds, per Yjs client, and the updates accepted
     #: here and waiting for their commit: what a new update is checked against.
     index: SheetIndex = field(default_factory=lambda: SheetIndex(SECTION_KEYS))
+    #: Updates accepted here and not committed yet, in order (by id()): the
+    #: room has them, so a newcomer's sync answer must have them too.
+    pending: dict[int, "Pending"] = field(default_factory=dict)
+    #: Client IDs whose first update (its claim) is not committed yet: their
+    #: updates wait for their commit before the room sees them.
+    claiming: set[int] = field(default_factory=set)
+
+    def pending_update(self, state_vector: bytes | None = None) -> bytes:
+        """What the document and the pending updates hold beyond ``state_vector``, as one update."""
+        known = self.doc.get_update(state_vector) if state_vector is not None else self.doc.get_update()
+        if not self.pending:
+            return known
+        return merge_updates(known, *(item.data for item in self.pending.values()))
 
     def apply(self, data: bytes, owner=None, indexed: bool = False) -> bool:
         """Apply a stored update to the cached document; False (and nothing
@@ -357,6 +376,11 @@ class DocumentStore:
     def apply_committed(self, result: list[Appended]) -> None:
         """Add what append() committed to cached documents that directly precede it."""
         for appended in result:
+            for item in appended.items:
+                if item.sheet is not None:
+                    with item.sheet.lock:
+                        item.sheet.pending.pop(id(item), None)
+                        item.sheet.claiming.difference_update(item.claims)
             with self._lock:
                 sheet = self._sheets.get(appended.atelier_id)
             if sheet is None:

@@ -39,6 +39,11 @@ class Missing(InvalidUpdate):
     before what it follows reached this process (the server asks again)."""
 
 
+class Foreign(InvalidUpdate):
+    """An update adding to a client ID someone else owns: forged, or a copy
+    of a relay whose commit was lost, which only its writer may send back."""
+
+
 #: JavaScript numbers are exact up to 2^53; yrs keeps clocks in 32 bits.
 MAX_CLIENT = 2**53 - 1
 MAX_CLOCK = 2**31
@@ -487,7 +492,7 @@ class SheetIndex:
             if holder is None:
                 claims.append(client)
             elif holder != owner and strict:
-                raise InvalidUpdate(f"client {client} belongs to someone else")
+                raise Foreign(f"client {client} belongs to someone else")
         if strict:
             if any(queues.values()):
                 raise Missing("structs waiting on each other")

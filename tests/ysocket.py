@@ -58,6 +58,10 @@ class YClient:
         #: Whether the server closed this client's socket ("synthese:revoked" / disconnect).
         self.revoked = False
         self.sio = None
+        #: This connection's sync-update messages, and how many of them the
+        #: server last said it stored ("synthese:saved"), as the sheet page counts.
+        self.sent = 0
+        self.stored = None
         self.doc.observe(self._on_local_transaction)
 
     # -- connection --------------------------------------------------------
@@ -70,6 +74,8 @@ class YClient:
         self.sio.on("awareness-update", self._on_awareness, namespace=ns)
         self.sio.on("synthese:refused", lambda why: self.refusals.append(why["reason"]), namespace=ns)
         self.sio.on("synthese:revoked", lambda *_: setattr(self, "revoked", True), namespace=ns)
+        self.sio.on("synthese:saved", lambda n: setattr(self, "stored", n), namespace=ns)
+        self.sent, self.stored = 0, None
         auth = {"token": self.token} if self.token else None
         self.sio.connect(self.base_url, namespaces=[ns], transports=["websocket"], auth=auth,
                          headers=headers or {}, wait_timeout=timeout)
@@ -144,6 +150,12 @@ class YClient:
             time.sleep(0.05)
         raise TimeoutError(f"{self.name}: server never stored our state")
 
+    def wait_stored(self, timeout: float = 10) -> None:
+        """Wait until the server says it committed every update this connection
+        sent, the way the sheet page decides to say "Enregistré"."""
+        wait_until(lambda: self.stored is not None and self.stored >= self.sent, timeout,
+                   message=f"{self.name}: the server to say it stored our {self.sent} update(s)")
+
     def send_raw(self, event: str, data) -> None:
         self.sio.emit(event, data, namespace=self.namespace)
 
@@ -153,6 +165,7 @@ class YClient:
         if self.connected:
             try:
                 self.sio.emit("sync-update", event.update, namespace=self.namespace)
+                self.sent += 1
             except socketio.exceptions.BadNamespaceError:
                 pass  # offline: sent with the next sync step
 

@@ -199,9 +199,6 @@ renderPresence()
 
 // -- connection and save state -------------------------------------------------
 
-let saveTimer = null
-let dirty = false
-
 // The visible line follows every change; the live region (what a screen
 // reader says) only changes of state: connected, offline, offline edits
 // saved, stopped. Saving and saved while one types would be read out at
@@ -230,48 +227,31 @@ function setStatus (key, state) {
   }
 }
 
-function stateCovers (serverSv, localSv) {
-  for (const [client, clock] of localSv) {
-    if ((serverSv.get(client) || 0) < clock) return false
-  }
-  return true
-}
-
-// Ask the server what it has stored durably; "saved" once it covers our state.
-function checkSaved () {
-  saveTimer = null
-  if (!provider.socket.connected) return
-  const local = Y.decodeStateVector(Y.encodeStateVector(doc))
-  provider.socket.timeout(5000).emit('synthese:saved-state', null, (err, sv) => {
-    if (err || !sv) return scheduleSaveCheck(1000)
-    if (stateCovers(Y.decodeStateVector(new Uint8Array(sv)), local)) {
-      if (!dirty) setStatus('Enregistré', 'saved')
-    } else {
-      scheduleSaveCheck(400)
-    }
-  })
-  dirty = false
-}
-
-function scheduleSaveCheck (delay) {
-  if (saveTimer === null) saveTimer = setTimeout(checkSaved, delay)
-}
+// "Enregistré" only once the server has committed everything this page sent
+// on this connection: it counts our sync-update messages, and after each
+// commit that leaves none of ours waiting (nor refused) it says how many
+// it holds ("synthese:saved"; the stock client ignores it). Before that,
+// our edits may already be on the others' screens but not in the database.
+let sent = 0
+provider.socket.onAnyOutgoing((event) => {
+  if (event === 'sync-update') sent += 1
+})
+provider.socket.on('disconnect', () => { sent = 0 })
+provider.socket.on('synthese:saved', (stored) => {
+  if (provider.socket.connected && Number(stored) >= sent) setStatus('Enregistré', 'saved')
+})
 
 doc.on('update', (update, origin) => {
   if (origin === provider) return
-  dirty = true
   // (What the browser's own store brings back at load is not typed offline now.)
   if (!provider.socket.connected && origin !== local) editedOffline = true
-  if (provider.socket.connected) {
-    setStatus('Enregistrement…', 'saving')
-    scheduleSaveCheck(250)
-  }
+  if (provider.socket.connected) setStatus('Enregistrement…', 'saving')
 })
 
 provider.on('status', ({ status }) => {
   if (status === 'connected') {
+    // Then "Enregistré", once the sync exchange is stored.
     setStatus('Connecté', 'connected')
-    scheduleSaveCheck(300)
   } else if (status === 'disconnected') {
     setStatus('Hors ligne — ce que vous écrivez est gardé sur cet appareil et partira au retour du réseau', 'offline')
   }

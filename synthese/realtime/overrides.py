@@ -8,7 +8,8 @@ processes (a Redis channel per room, relays published in batches). Each
 says which upstream code it follows, at the versions pyproject.toml pins:
 
 - python-socketio 5.18 (socketio.Manager.emit, socketio.RedisManager and
-  its PubSubManager: initialize, emit, _publish, _handle_emit,
+  its PubSubManager: initialize, emit (also called around its local
+  delivery, publish_elsewhere), _publish, _handle_emit,
   _redis_listen_with_retries, _listen, basic_disconnect);
 - python-engineio 4.15 (engineio.socket.Socket.send, the queue, closing
   and check_ping_timeout of engineio.socket.Socket, and the gevent
@@ -26,6 +27,7 @@ import logging
 import queue
 import socket
 import struct
+import threading
 import time
 
 import socketio
@@ -93,6 +95,9 @@ class FramesMixin(socketio.Manager):
 
     def listen_to(self, namespace: str) -> None:
         """Hear the other processes' relays to a namespace (none here)."""
+
+    def publish_elsewhere(self, event, data, namespace: str) -> None:
+        """Emit to a namespace's sockets in the other processes only (none here)."""
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         if event in self.CONTROL:
@@ -182,6 +187,8 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
         self._idle: dict[str, float] = {}
         #: The pub/sub connection of the listening task, once it is subscribed.
         self._listener = None
+        #: Set while publish_elsewhere emits (per greenlet: gevent patches threading).
+        self._elsewhere = threading.local()
 
     def channel_of(self, namespace: str | None) -> str:
         """The channel of a namespace's messages: its own, or the deployment's for "/"."""
@@ -306,6 +313,18 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
         return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
                             callback=callback, **kwargs)
 
+    def publish_elsewhere(self, event, data, namespace: str) -> None:
+        """Emit to a namespace's sockets in the other processes only.
+
+        PubSubManager.emit builds the message, hands it to _handle_emit for
+        this process's sockets, then publishes it; the first step is skipped.
+        """
+        self._elsewhere.on = True
+        try:
+            socketio.PubSubManager.emit(self, event, data, namespace=namespace)
+        finally:
+            self._elsewhere.on = False
+
     def _publish(self, data):
         if self._outbox is None:
             self._outbox = self.server.eio.create_queue(self.MAX_WAITING)
@@ -351,6 +370,8 @@ class FramesRedisManager(socketio.RedisManager, FramesMixin):
                     log.error("cannot publish to Redis (%s): %d relay(s) dropped", exc, len(messages))
 
     def _handle_emit(self, message):
+        if getattr(self._elsewhere, "on", False):
+            return  # publish_elsewhere: this process's sockets had it
         for one in message.get("batch") or [message]:
             super()._handle_emit(one)
 

@@ -1,4 +1,4 @@
-"""Commit, then relay: the group-commit pipeline every accepted update goes through."""
+"""The group-commit pipeline every accepted update goes through after its relay."""
 import logging
 import queue
 import time
@@ -12,13 +12,17 @@ log = logging.getLogger(__name__)
 
 
 class UpdatePipeline:
-    """Commits queued updates in groups, then relays each room's share.
+    """Commits queued updates in groups, then says so.
 
-    One background task per process: while it commits a batch, new updates
-    queue up and go into the next transaction (group commit), so a busy
-    forum costs few commits and nobody sees an update before it is durable.
-    Nothing stops it: an update the database refuses is dropped alone, and
-    any other failure is logged and the next batch taken.
+    One background task per process. Updates reach their room when they
+    are accepted (synthese.realtime.rooms); here they are made durable: the
+    first update waiting opens a group, which takes whatever else arrives
+    within ``window`` seconds and while the previous group commits, in one
+    transaction. ``committed`` is then told of each group (the senders' pages
+    say "Enregistré", the other processes are sent it), ``dropped`` of an
+    update the database refused. Nothing stops the task: an update the
+    database refuses is dropped alone, and any other failure is logged and
+    the next group taken.
     """
 
     MAX_BATCH = 1_000
@@ -26,16 +30,23 @@ class UpdatePipeline:
     #: /healthz reports the pipeline stalled when updates have waited this long.
     STALLED_AFTER = 10.0
 
-    def __init__(self, store: DocumentStore, relay: Callable[[Appended], None], spawn: Callable,
-                 refused: Callable[[Pending], None], max_queue: int, sleep: Callable[[float], None] = time.sleep):
-        """``relay`` sends a room its committed batch; ``spawn`` starts a
+    def __init__(self, store: DocumentStore, committed: Callable[[list[Appended]], None], spawn: Callable,
+                 refused: Callable[[Pending], None], max_queue: int, sleep: Callable[[float], None] = time.sleep,
+                 dropped: Callable[[Pending], None] = lambda item: None, window: float = 0.0):
+        """``committed`` is told of each committed group; ``spawn`` starts a
         background task; ``refused`` is told of an update the full queue
-        could not take; ``sleep`` waits between retries (gevent's once patched)."""
+        could not take, ``dropped`` of one the database refused; ``sleep``
+        waits between retries (gevent's once patched)."""
         self.store = store
-        self.relay = relay
+        self.committed = committed
         self.spawn = spawn
         self.refused = refused
+        self.dropped = dropped
         self.sleep = sleep
+        #: Seconds a group stays open for more updates. Every commit costs
+        #: the process about the same whatever it holds (bench/forum.py):
+        #: fewer, larger groups cost less CPU; the wait delays only "Enregistré".
+        self.window = window
         #: Updates waiting for their commit, at most (memory stays bounded
         #: while the database is unavailable).
         self.max_queue = max_queue
@@ -70,6 +81,8 @@ class UpdatePipeline:
     def _run(self) -> None:
         while True:
             batch = [self.queue.get()]
+            if self.window:
+                self.sleep(self.window)
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -80,8 +93,8 @@ class UpdatePipeline:
                 committed = self._commit(batch)
                 self.progress_at = time.monotonic()
                 self.store.apply_committed(committed)
+                self.committed(committed)
                 for appended in committed:
-                    self.relay(appended)
                     if appended.backlog >= self.store.compact_after:
                         self._compact_soon(appended.atelier_id)
             except Exception:
@@ -95,7 +108,7 @@ class UpdatePipeline:
                     self.queue.task_done()
 
     def drain(self, timeout: float) -> bool:
-        """Wait until every queued update is committed and relayed; False on timeout."""
+        """Wait until every queued update is committed; False on timeout."""
         return wait_done(self.queue, timeout, self.sleep)
 
     def _commit(self, batch: list[Pending]) -> list:
@@ -103,8 +116,9 @@ class UpdatePipeline:
 
         Runs in this task, not in a native thread: an SQLite commit blocks
         the loop for about 0.7 ms, while handing it to a thread cost more
-        (1.6 ms at p50, 3.7 ms at p90, in bench/forum.py) in waits for the GIL;
-        psycopg waits cooperatively under gevent.
+        (1.6 ms at p50, 3.7 ms at p90, in bench/forum.py, when relays
+        waited for commits) in waits for the GIL; psycopg waits cooperatively
+        under gevent.
 
         An error the rows themselves cause (a constraint: the sender's
         credential was deleted meanwhile) is not retried as it is: the batch
@@ -137,6 +151,7 @@ class UpdatePipeline:
         log.error("dropping an update of atelier %s that the database refuses: %s", item.atelier_id, exc)
         # Its sheet's index counted it: rebuilt from the database when next needed.
         self.store.forget(item.atelier_id)
+        self.dropped(item)
         return []
 
     def _compact_soon(self, atelier_id: int) -> None:

@@ -1,8 +1,17 @@
 """The y-socket.io protocol (contract section 3) on Flask-SocketIO.
 
 One namespace per sheet, ``/yjs|atelier-<id>``. Handlers are thin: they
-check who is speaking, validate what they send, and hand document updates
-to the UpdatePipeline, which commits them before relaying them to the room.
+check who is speaking and validate what they send; an accepted document
+update goes to the room in this process at once and to the UpdatePipeline,
+which commits it within a group commit, then tells its sender's page
+("synthese:saved") and the other processes (with its place in the log).
+
+What the room saw before the commit, a crash can lose from the database but
+not from the room: the sender's page (and its offline store) holds it and
+sends it again in the sync exchange when it reconnects. The first update
+under a new Yjs client ID (its claim) is the exception: the room sees it
+only once committed, so that nobody else can claim that client ID with the
+copy they were relayed.
 """
 import logging
 import re
@@ -18,7 +27,7 @@ from ..database import gevent_patched
 from ..documents import EMPTY_UPDATE, Appended, DocumentStore, Pending, check_bytes
 from ..extensions import db, socketio
 from ..models import Atelier
-from ..yjs import InvalidUpdate, Missing
+from ..yjs import Foreign, InvalidUpdate, Missing
 from . import awareness, buckets, overrides
 from . import roster as rosters
 from .pipeline import UpdatePipeline
@@ -45,6 +54,16 @@ class Connection:
     limits: dict = field(default_factory=dict)
     #: Whether a sync request of its was answered already.
     answered: bool = False
+    #: Its sync-update messages so far (the sheet page counts them too):
+    #: "synthese:saved" says how many of them are stored.
+    received: int = 0
+    #: Its updates accepted and not committed yet.
+    in_flight: int = 0
+    #: Whether something it sent is not stored and may never be unless it
+    #: sends it again (refused: asked again later, or for good).
+    owed: bool = False
+    #: Refusals in a row for someone else's structs (the backoff of asking again).
+    foreign: int = 0
 
 
 @dataclass
@@ -229,6 +248,9 @@ class Realtime:
 
     def pull_later(self, sid: str | None, delay: float) -> None:
         """Ask a client again, later, for what the server lacks (once at a time per socket)."""
+        conn = self.connections.get(sid) if sid else None
+        if conn is not None:
+            conn.owed = True  # its page must not say "Enregistré" meanwhile
         if sid is None or sid in self._to_pull:
             return
         self._to_pull.add(sid)
@@ -307,8 +329,10 @@ def init_app(app) -> None:
         engineio_logger=False,
     )
     rt = Realtime(app=app, store=app.extensions["synthese.documents"], roster=rosters.make(redis_url))
-    rt.pipeline = UpdatePipeline(rt.store, relay_batch, socketio.start_background_task,
-                                 lambda item: rt.pull_later(item.sid, 0.5), app.config["SYNTHESE_UPDATE_QUEUE"])
+    rt.pipeline = UpdatePipeline(rt.store, lambda committed: _after_commit(rt, committed),
+                                 socketio.start_background_task, lambda item: rt.pull_later(item.sid, 0.5),
+                                 app.config["SYNTHESE_UPDATE_QUEUE"], dropped=lambda item: _settle(rt, [item], False),
+                                 window=app.config["SYNTHESE_COMMIT_WINDOW"])
     app.extensions["synthese.realtime"] = rt
     _register_hot_handlers(rt)
     manager = socketio.server.manager
@@ -375,6 +399,9 @@ def _on_client_diff(rt: Realtime, sid: str):
     """The callback taking a client's answer to the server's sync step 1."""
 
     def receive(diff=None):
+        conn = rt.connections.get(sid)
+        if conn is not None:
+            conn.owed = False  # its answer holds whatever it was asked for again
         _accept_update(rt, sid, diff)
 
     return receive
@@ -397,7 +424,8 @@ def on_sync_step_1(state_vector=None):
     sheet = state().store.sheet(conn.atelier_id)
     try:
         with sheet.lock:
-            return sheet.doc.get_update(bytes(state_vector))
+            # With what the room was relayed and the database does not hold yet.
+            return sheet.pending_update(bytes(state_vector))
     except ValueError:
         log.info("refused a malformed state vector from %s", request.sid)
         return None
@@ -413,6 +441,9 @@ def on_sync_step_1(state_vector=None):
 
 def _register_hot_handlers(rt: Realtime) -> None:
     def on_sync_update(namespace, sid, update=None):
+        conn = rt.connections.get(sid)
+        if conn is not None:
+            conn.received += 1
         _accept_update(rt, sid, update)
 
     def on_awareness_update(namespace, sid, update=None):
@@ -466,7 +497,8 @@ def on_saved_state(_=None):
 
 
 def _accept_update(rt: Realtime, sid: str, data) -> None:
-    """Check a document update from a socket against its sheet and queue it for commit.
+    """Check a document update from a socket against its sheet, send it to
+    the room here and queue it for commit.
 
     Whatever the sheet's index refuses (synthese/yjs.py) is dropped before
     anyone sees it and the sender is told why; when the refusal may come
@@ -483,6 +515,7 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
     try:
         data = check_bytes(data, rt.app.config["SYNTHESE_MAX_UPDATE_BYTES"])
         if data == EMPTY_UPDATE:
+            _say_saved(rt, sid, conn)
             return
         structs = conn.limits["update-structs"]
         if not (conn.limits["sync-update"].take() and conn.limits["update-bytes"].take(len(data))
@@ -492,21 +525,30 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
             wait = max(conn.limits["update-bytes"].wait(len(data)), structs.wait(1))
             rt.pull_later(sid, wait + 1.0)
             raise InvalidUpdate("too many updates; the rest is asked again later")
-        claims, count = _check_against_sheet(rt, conn, sid, data)
-        structs.spend(count)
+        sheet, plan, early = _check_against_sheet(rt, conn, sid, data)
+        structs.spend(len(plan.added))
     except InvalidUpdate as exc:
         log.info("refused an update from %s: %s", sid, exc)
+        conn.owed = True
         socketio.server.emit("synthese:refused", {"reason": str(exc)}, to=sid, namespace=namespace_for(conn.atelier_id))
         return
-    rt.pipeline.submit(Pending(conn.atelier_id, data, conn.credential_id, sid, claims))
+    item = Pending(conn.atelier_id, data, conn.credential_id, sid, plan.claims, sheet=sheet, relayed=early)
+    if not rt.pipeline.submit(item):
+        return
+    conn.in_flight += 1
+    conn.foreign = 0
+    with sheet.lock:
+        sheet.pending[id(item)] = item
+    if early:
+        _send_here(namespace_for(conn.atelier_id), [item])
 
 
-def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes) -> tuple[list[int], int]:
-    """Accept an update into its sheet's index: the client IDs it claims, and
-    how many structs it adds. InvalidUpdate if refused."""
+def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes):
+    """Accept an update into its sheet's index: (the sheet, the plan, whether
+    the room may see it before its commit). InvalidUpdate if refused."""
     try:
         return _accept_into(rt, conn, rt.store.cached(conn.atelier_id) or _load(rt, conn), data)
-    except Missing:
+    except (Missing, Foreign):
         pass
     # Another process may have committed what it builds on: caught up, checked again.
     try:
@@ -516,6 +558,13 @@ def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes) 
         # once that is in (the server's sync step 1 starts where it stands).
         rt.pull_later(sid, 0.5)
         raise
+    except Foreign:
+        # Someone else's text the database lacks: a relay whose commit a
+        # crash lost. Its writer's page sends it back when it reconnects;
+        # this page is asked again after, less and less often.
+        conn.foreign += 1
+        rt.pull_later(sid, min(30.0, 0.5 * 2 ** conn.foreign))
+        raise
 
 
 def _load(rt: Realtime, conn: Connection):
@@ -523,7 +572,7 @@ def _load(rt: Realtime, conn: Connection):
         return rt.store.sheet(conn.atelier_id)
 
 
-def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes) -> tuple[list[int], int]:
+def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes):
     with sheet.lock:
         plan = sheet.index.check(data, owner=conn.credential_id)
         taken = _announced_by_others(rt, conn, plan.claims)
@@ -531,7 +580,10 @@ def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes) -> tuple[li
             raise InvalidUpdate(f"client {taken} is someone else's (their presence says so)")
         # In the index before its commit: the sender's next update builds on it.
         sheet.index.add(plan)
-        return plan.claims, len(plan.added)
+        # A claim, and what follows it under the same client IDs, waits for its commit.
+        early = not plan.claims and not (sheet.claiming and sheet.claiming & {a[0] for a in plan.added})
+        sheet.claiming.update(plan.claims)
+        return sheet, plan, early
 
 
 def _announced_by_others(rt: Realtime, conn: Connection, claims: list[int]) -> int | None:
@@ -620,13 +672,63 @@ def relay_edit(atelier_id: int, update: bytes, seq: int | None) -> None:
         socketio.emit("sync-update", (update, seq, seq), namespace=namespace_for(atelier_id))
 
 
-def relay_batch(appended: Appended) -> None:
-    """Send a room its committed batch (one message; the sender skipped when there is one)."""
-    items = appended.items
-    senders = {item.sid for item in items}
-    # One message per room and batch: coalescing keeps fan-out cheap when many write.
+def _send_here(namespace: str, items: list[Pending]) -> None:
+    """Send updates to a room's sockets in this process (one message; the sender skipped when there is one)."""
     data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
+    senders = {item.sid for item in items}
     skip = senders.pop() if len(senders) == 1 else None
-    # With the rows' place in the log: a process that misses a relay sees the gap.
-    socketio.emit("sync-update", (data, appended.first_seq, appended.first_seq + len(items) - 1),
-                  namespace=namespace_for(appended.atelier_id), skip_sid=skip)
+    socketio.server.emit("sync-update", data, namespace=namespace, skip_sid=skip, ignore_queue=True)
+
+
+def _after_commit(rt: Realtime, committed: list[Appended]) -> None:
+    """A group is committed: its rooms get what they lack, its senders hear it is stored."""
+    try:
+        for appended in committed:
+            relay_committed(rt, appended)
+    finally:
+        _settle(rt, [item for appended in committed for item in appended.items], True)
+
+
+def relay_committed(rt: Realtime, appended: Appended) -> None:
+    """Send a room's committed updates where they have not been: to this
+    process's room those that waited for their commit, to the other
+    processes all (one message, with the rows' place in the log: a process
+    that misses a relay sees the gap)."""
+    namespace = namespace_for(appended.atelier_id)
+    items = appended.items
+    first, last = appended.first_seq, appended.first_seq + len(items) - 1
+    cached = rt.store.cached(appended.atelier_id)
+    # A sheet dropped from the cache meanwhile took its pending updates with
+    # it: its room's newcomers may lack them.
+    late = [item for item in items if not (item.relayed and item.sheet is cached)]
+    if late:
+        _send_here(namespace, late)
+    rt.relayed(namespace, first, last)
+    if rt.roster.shared:
+        data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
+        socketio.server.manager.publish_elsewhere("sync-update", (data, first, last), namespace)
+
+
+def _settle(rt: Realtime, items: list[Pending], stored: bool) -> None:
+    """Updates committed (or dropped): their senders' pages say "Enregistré"
+    once nothing they sent waits or was refused."""
+    senders = {}
+    for item in items:
+        conn = rt.connections.get(item.sid) if item.sid else None
+        if conn is None:
+            continue
+        conn.in_flight -= 1
+        conn.owed = conn.owed or not stored
+        senders[item.sid] = conn
+    for sid, conn in senders.items():
+        _say_saved(rt, sid, conn)
+
+
+def _say_saved(rt: Realtime, sid: str, conn: Connection) -> None:
+    """Tell a page how many of its sync-update messages are stored, if all of them are.
+
+    The stock client ignores the event; the sheet page counts what it sends
+    and says "Enregistré" when the count is reached.
+    """
+    if conn.in_flight == 0 and not conn.owed:
+        socketio.server.emit("synthese:saved", conn.received, to=sid, namespace=namespace_for(conn.atelier_id))

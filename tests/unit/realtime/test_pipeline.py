@@ -1,6 +1,8 @@
-"""The commit-then-relay pipeline, in process: a real store on the real
-database, its relays and background tasks handed in as plain callables."""
+"""The group-commit pipeline, in process: a real store on the real database,
+what it tells of each committed group and its background tasks handed in as
+plain callables."""
 import threading
+import time
 
 from pycrdt import Doc, Text
 
@@ -26,11 +28,19 @@ def typing(chars: str, client_id: int = 111) -> list[bytes]:
 class Harness:
     """A pipeline whose relays are recorded and whose tasks are threads."""
 
-    def __init__(self, store, max_queue=100, relay=None):
+    def __init__(self, store, max_queue=100, relay=None, window=0.0):
         self.relayed = []
+        self.groups = []
         self.refused = []
-        self.pipeline = UpdatePipeline(store, relay or self.relayed.append, self.spawn, self.refused.append,
-                                       max_queue)
+        relay = relay or self.relayed.append
+
+        def committed(group):
+            self.groups.append(group)
+            for appended in group:
+                relay(appended)
+
+        self.pipeline = UpdatePipeline(store, committed, self.spawn, self.refused.append, max_queue,
+                                       window=window)
 
     @staticmethod
     def spawn(target, *args):
@@ -42,7 +52,7 @@ class Harness:
         return self.pipeline.drain(10)
 
 
-def test_updates_are_committed_before_they_are_relayed_one_message_per_room_and_batch(app, make_atelier):
+def test_each_group_is_told_once_committed_in_log_order(app, make_atelier):
     atelier, _, _ = make_atelier(question="")
     store = DocumentStore(db.engine)
     seen_at_relay = []
@@ -126,3 +136,15 @@ def test_updates_waiting_without_a_commit_are_reported_stalled(make_atelier):
     harness.pipeline.submit(Pending(atelier.id, typing("a")[0]))
     harness.pipeline.progress_at -= 30
     assert harness.pipeline.stalled_for() >= 30
+
+
+def test_a_group_stays_open_for_the_window_one_commit_for_updates_close_together(make_atelier):
+    atelier, _, _ = make_atelier(question="")
+    harness = Harness(DocumentStore(db.engine), window=0.3)
+    updates = typing("vingt")
+    for update in updates:
+        assert harness.pipeline.submit(Pending(atelier.id, update, sid="s1"))
+        time.sleep(0.02)
+    assert harness.drained()
+    assert [len(a.items) for group in harness.groups for a in group] == [5]
+    assert DocumentStore(db.engine).fields(atelier.id)["synthese"] == "vingt"
