@@ -81,8 +81,8 @@ class Synthese:
 
     def __init__(self, workdir: Path, async_mode: str, rooms: int, processes: int = 1,
                  database_url: str | None = None, redis_url: str | None = REDIS_URL,
-                 placement: str = "spread"):
-        self.name = f"synthese ({async_mode})"
+                 placement: str = "spread", code: Path = ROOT):
+        self.name = f"synthese ({async_mode})" + ("" if code == ROOT else f" [{code.name}]")
         if processes > 1:
             self.name += f" x{processes}" + (" + Redis" if redis_url else ", independent")
             if placement == "room":
@@ -98,7 +98,9 @@ class Synthese:
                "SYNTHESE_RATE_LIMITS": "off",
                # ...and its people all share one participant token.
                "SYNTHESE_MAX_SOCKETS_PER_CREDENTIAL": "10000",
-               "SYNTHESE_MAX_SOCKETS_PER_ADDRESS": "10000"}
+               "SYNTHESE_MAX_SOCKETS_PER_ADDRESS": "10000",
+               # Another checkout's code (a git worktree of an earlier commit), for before/after.
+               "PYTHONPATH": str(code)}
         if processes > 1 and redis_url:
             env["SYNTHESE_REDIS_URL"] = redis_url
         self.procs = []
@@ -400,6 +402,9 @@ def main():
     parser.add_argument("--database-url", help="database of the Synthèse processes (default: SQLite)")
     parser.add_argument("--reference", default="yes", choices=["yes", "no"], help="also run the y-socket.io reference")
     parser.add_argument("--hocuspocus", default="yes", choices=["yes", "no"], help="also run Hocuspocus")
+    parser.add_argument("--code", type=Path, action="append", default=[],
+                        help="serve this checkout's code (repeat it to alternate between checkouts, "
+                             "e.g. a git worktree of the previous commit and this one)")
     parser.add_argument("--json", help="also write raw results to this file")
     parser.add_argument("--profile", help="profile the Synthèse processes with py-spy, into this directory")
     args = parser.parse_args()
@@ -410,16 +415,18 @@ def main():
     results = []
     for round_no in range(1, args.rounds + 1):
         for mode in args.modes.split(","):
-            server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url,
-                              redis_url=None if args.redis == "no" else REDIS_URL, placement=args.placement)
-            try:
-                print(f"round {round_no}: {server.name} ...", flush=True)
-                results.append(run_round(server, args, round_no))
-                for death in server.died():
-                    print(f"round {round_no}: {server.name} CRASHED: {death}", flush=True)
-                    results[-1]["failed"] = "a server process crashed"
-            finally:
-                server.stop()
+            for code in [c.resolve() for c in args.code] or [ROOT]:
+                server = Synthese(workdir, mode, args.rooms, args.processes, args.database_url,
+                                  redis_url=None if args.redis == "no" else REDIS_URL, placement=args.placement,
+                                  code=code)
+                try:
+                    print(f"round {round_no}: {server.name} ...", flush=True)
+                    results.append(run_round(server, args, round_no))
+                    for death in server.died():
+                        print(f"round {round_no}: {server.name} CRASHED: {death}", flush=True)
+                        results[-1]["failed"] = "a server process crashed"
+                finally:
+                    server.stop()
         references = ([lambda: Reference(args.rooms)] if args.reference == "yes" else []) + (
             [lambda: Hocuspocus(workdir, args.rooms)] if args.hocuspocus == "yes" else [])
         for make in references:

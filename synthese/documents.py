@@ -89,19 +89,19 @@ class Sheet:
     #: What the document holds, per Yjs client, and the updates accepted
     #: here and waiting for their commit: what a new update is checked against.
     index: SheetIndex = field(default_factory=lambda: SheetIndex(SECTION_KEYS))
-    #: Updates accepted here and not committed yet, in order (by id()): the
-    #: room has them, so a newcomer's sync answer must have them too.
+    #: Updates accepted here and not committed yet, in order (by id()): a
+    #: newcomer's sync answer has those the room was sent.
     pending: dict[int, "Pending"] = field(default_factory=dict)
     #: Client IDs whose first update (its claim) is not committed yet: their
     #: updates wait for their commit before the room sees them.
     claiming: set[int] = field(default_factory=set)
 
     def pending_update(self, state_vector: bytes | None = None) -> bytes:
-        """What the document and the pending updates hold beyond ``state_vector``, as one update."""
+        """What the document, and the pending updates its room was sent,
+        hold beyond ``state_vector``, as one update."""
         known = self.doc.get_update(state_vector) if state_vector is not None else self.doc.get_update()
-        if not self.pending:
-            return known
-        return merge_updates(known, *(item.data for item in self.pending.values()))
+        relayed = [item.data for item in self.pending.values() if item.relayed]
+        return merge_updates(known, *relayed) if relayed else known
 
     def apply(self, data: bytes, owner=None, indexed: bool = False) -> bool:
         """Apply a stored update to the cached document; False (and nothing

@@ -131,6 +131,18 @@ class Update:
     deletes: list[tuple[int, int, int]]
 
 
+def decode_state_vector(data: bytes, max_clients: int = 100_000) -> dict[int, int]:
+    """A Yjs state vector: client ID -> clock; InvalidUpdate if malformed."""
+    r = Reader(bytes(data))
+    count = r.varuint()
+    if count > min(max_clients, len(data)):
+        raise InvalidUpdate("state vector too long")
+    vector = {r.varuint(): r.varuint() for _ in range(count)}
+    if r.pos != len(data):
+        raise InvalidUpdate("trailing bytes")
+    return vector
+
+
 def utf16_length(text: str) -> int:
     """Yjs measures a string item in UTF-16 code units (its clock length)."""
     return len(text.encode("utf-16-le")) // 2
@@ -370,13 +382,17 @@ class SheetIndex:
             out += write_var_uint(client) + write_var_uint(ranges.end)
         return bytes(out)
 
-    def check(self, data: bytes, strict: bool = True, owner=None) -> Plan:
+    def check(self, data: bytes, strict: bool = True, owner=None, vouched: dict[int, int] | None = None) -> Plan:
         """The plan of an update sent by ``owner``, or InvalidUpdate saying why it is refused.
 
         A client ID belongs to whoever first wrote under it: structs someone
         else sends for it must be known already (a relay sent back). Without
         that, anyone could take the next clocks of another person's client,
-        so that their real text is skipped as known.
+        so that their real text is skipped as known. ``vouched``: clocks
+        that owners, connected now, say their client IDs reached (after a
+        crash lost relays, two people's last edits may build on each other:
+        one of them must send both); someone else's structs up to there are
+        taken.
 
         Not strict (a stored row, read back): structs that cannot be placed
         are left out of the index instead of refusing the update.
@@ -491,7 +507,7 @@ class SheetIndex:
             holder = self.owners.get(client)
             if holder is None:
                 claims.append(client)
-            elif holder != owner and strict:
+            elif holder != owner and strict and not (vouched and reached[client] <= vouched.get(client, -1)):
                 raise Foreign(f"client {client} belongs to someone else")
         if strict:
             if any(queues.values()):

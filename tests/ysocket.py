@@ -13,7 +13,7 @@ import socketio
 from pycrdt import Doc, Text
 
 from synthese.realtime.awareness import Entry, decode, encode
-from synthese.yjs import Reader
+from synthese.yjs import decode_state_vector
 from synthese.sheets import SECTION_KEYS
 
 
@@ -142,9 +142,9 @@ class YClient:
         """Wait until the server reports storing all of this client's state."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            server = _decode_sv(self.saved_state())
+            server = decode_state_vector(self.saved_state())
             with self.lock:
-                local = _decode_sv(self.doc.get_state())
+                local = decode_state_vector(self.doc.get_state())
             if all(server.get(c, 0) >= k for c, k in local.items()):
                 return
             time.sleep(0.05)
@@ -210,12 +210,6 @@ class YClient:
                     self.presence.pop(entry.client_id, None)
                 else:
                     self.presence[entry.client_id] = entry.state
-
-
-def _decode_sv(sv: bytes) -> dict[int, int]:
-    """Decode a Yjs state vector: varuint count, then (client, clock) pairs."""
-    reader = Reader(bytes(sv))
-    return {reader.varuint(): reader.varuint() for _ in range(reader.varuint())}
 
 
 def write_concurrently(clients, work, saved_timeout: float = 10) -> None:

@@ -1,6 +1,7 @@
 """The group-commit pipeline every accepted update goes through after its relay."""
 import logging
 import queue
+import threading
 import time
 from dataclasses import replace
 from typing import Callable
@@ -47,6 +48,9 @@ class UpdatePipeline:
         #: the process about the same whatever it holds (bench/forum.py):
         #: fewer, larger groups cost less CPU; the wait delays only "Enregistré".
         self.window = window
+        #: Set when an update that its room sees only once committed (a
+        #: claim, synthese.realtime.rooms) waits: its group closes at once.
+        self._hurry = threading.Event()
         #: Updates waiting for their commit, at most (memory stays bounded
         #: while the database is unavailable).
         self.max_queue = max_queue
@@ -70,6 +74,8 @@ class UpdatePipeline:
             self.progress_at = time.monotonic()
         try:
             self.queue.put_nowait(item)
+            if not item.relayed:
+                self._hurry.set()
             return True
         except queue.Full:
             log.error("update queue full, refusing an update for atelier %s", item.atelier_id)
@@ -81,8 +87,9 @@ class UpdatePipeline:
     def _run(self) -> None:
         while True:
             batch = [self.queue.get()]
-            if self.window:
-                self.sleep(self.window)
+            if self.window and batch[0].relayed:
+                self._hurry.wait(self.window)
+                self._hurry.clear()
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())

@@ -27,7 +27,7 @@ from ..database import gevent_patched
 from ..documents import EMPTY_UPDATE, Appended, DocumentStore, Pending, check_bytes
 from ..extensions import db, socketio
 from ..models import Atelier
-from ..yjs import Foreign, InvalidUpdate, Missing
+from ..yjs import Foreign, InvalidUpdate, Missing, decode_state_vector
 from . import awareness, buckets, overrides
 from . import roster as rosters
 from .pipeline import UpdatePipeline
@@ -64,6 +64,11 @@ class Connection:
     owed: bool = False
     #: Refusals in a row for someone else's structs (the backoff of asking again).
     foreign: int = 0
+    #: The clocks its last sync request said it has (decoded), and whether
+    #: it answered a sync request of the server's: then it vouches for the
+    #: text of its own client IDs up to there (yjs.SheetIndex.check).
+    vouched: dict | None = None
+    diffed: bool = False
 
 
 @dataclass
@@ -402,7 +407,9 @@ def _on_client_diff(rt: Realtime, sid: str):
         conn = rt.connections.get(sid)
         if conn is not None:
             conn.owed = False  # its answer holds whatever it was asked for again
-        _accept_update(rt, sid, diff)
+        _accept_update(rt, sid, diff, answer=True)
+        if conn is not None:
+            conn.diffed = True
 
     return receive
 
@@ -421,6 +428,11 @@ def on_sync_step_1(state_vector=None):
         log.info("refused a sync request from %s (too frequent, or earlier answers unread)", request.sid)
         return EMPTY_UPDATE
     conn.answered = True
+    try:
+        conn.vouched = decode_state_vector(state_vector)
+    except InvalidUpdate:
+        log.info("refused a malformed state vector from %s", request.sid)
+        return None
     sheet = state().store.sheet(conn.atelier_id)
     try:
         with sheet.lock:
@@ -496,9 +508,10 @@ def on_saved_state(_=None):
         return sheet.doc.get_state()
 
 
-def _accept_update(rt: Realtime, sid: str, data) -> None:
+def _accept_update(rt: Realtime, sid: str, data, answer: bool = False) -> None:
     """Check a document update from a socket against its sheet, send it to
-    the room here and queue it for commit.
+    the room here and queue it for commit. ``answer``: it answers a sync
+    request of the server's.
 
     Whatever the sheet's index refuses (synthese/yjs.py) is dropped before
     anyone sees it and the sender is told why; when the refusal may come
@@ -525,7 +538,7 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
             wait = max(conn.limits["update-bytes"].wait(len(data)), structs.wait(1))
             rt.pull_later(sid, wait + 1.0)
             raise InvalidUpdate("too many updates; the rest is asked again later")
-        sheet, plan, early = _check_against_sheet(rt, conn, sid, data)
+        sheet, plan, early = _check_against_sheet(rt, conn, sid, data, answer)
         structs.spend(len(plan.added))
     except InvalidUpdate as exc:
         log.info("refused an update from %s: %s", sid, exc)
@@ -543,7 +556,7 @@ def _accept_update(rt: Realtime, sid: str, data) -> None:
         _send_here(namespace_for(conn.atelier_id), [item])
 
 
-def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes):
+def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes, answer: bool = False):
     """Accept an update into its sheet's index: (the sheet, the plan, whether
     the room may see it before its commit). InvalidUpdate if refused."""
     try:
@@ -561,7 +574,16 @@ def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes):
     except Foreign:
         # Someone else's text the database lacks: a relay whose commit a
         # crash lost. Its writer's page sends it back when it reconnects;
-        # this page is asked again after, less and less often.
+        # this page is asked again after, less and less often. When both
+        # wrote on each other's lost text, neither can send its own alone:
+        # the second to answer sends both, its writer vouching for its part.
+        if answer:
+            vouchers = _vouchers(rt, conn)
+            if vouchers:
+                try:
+                    return _accept_into(rt, conn, _load(rt, conn), data, vouchers)
+                except Foreign:
+                    pass
         conn.foreign += 1
         rt.pull_later(sid, min(30.0, 0.5 * 2 ** conn.foreign))
         raise
@@ -572,9 +594,20 @@ def _load(rt: Realtime, conn: Connection):
         return rt.store.sheet(conn.atelier_id)
 
 
-def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes):
+def _vouchers(rt: Realtime, conn: Connection) -> list[tuple[int, dict]]:
+    """The other writers of a room, here, who answered the server since they
+    connected: (credential, the clocks they said they have)."""
+    return [(c.credential_id, c.vouched) for c in list(rt.connections.values())
+            if c.atelier_id == conn.atelier_id and c.credential_id != conn.credential_id and c.diffed
+            and c.vouched and access.can(c.role, "sheet.write")]
+
+
+def _accept_into(rt: Realtime, conn: Connection, sheet, data: bytes, vouchers=()):
     with sheet.lock:
-        plan = sheet.index.check(data, owner=conn.credential_id)
+        owners = sheet.index.owners
+        vouched = {client: clock for credential, clocks in vouchers for client, clock in clocks.items()
+                   if owners.get(client) == credential}
+        plan = sheet.index.check(data, owner=conn.credential_id, vouched=vouched)
         taken = _announced_by_others(rt, conn, plan.claims)
         if taken:
             raise InvalidUpdate(f"client {taken} is someone else's (their presence says so)")

@@ -10,7 +10,7 @@ import pytest
 from pycrdt import Doc, Text
 
 from synthese.sheets import SECTION_KEYS
-from synthese.yjs import InvalidUpdate, SheetIndex, decode
+from synthese.yjs import Foreign, InvalidUpdate, SheetIndex, decode, decode_state_vector
 from tests.yjs_craft import Item, YjsPeer, gc, run_differential, skip, update, varstring, varuint
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (Yjs runs in it)")
@@ -103,6 +103,18 @@ def test_writing_under_someone_elses_client_id_is_refused(sheet):
     index.check(theft, owner="honest")
     # Sending back what is already known is fine (a relay echoed).
     index.check(update({HONEST: (0, [Item("hello world", parent="synthese")])}), owner="attacker")
+
+
+def test_someone_elses_structs_are_taken_only_as_far_as_their_owner_vouches(sheet):
+    """After a crash lost relays, a copy of someone's lost text is taken up to
+    the clock its owner (connected, and answered the server) says it reached."""
+    index, _ = sheet
+    copy = update({HONEST: (11, [Item("!!", origin=(HONEST, 10))])})
+    with pytest.raises(Foreign):
+        index.check(copy, owner="attacker", vouched={HONEST: 12})
+    with pytest.raises(Foreign):
+        index.check(copy, owner="attacker", vouched={4242: 100})
+    index.check(copy, owner="attacker", vouched={HONEST: 13})
 
 
 def test_structs_straddling_known_clocks_are_refused(sheet):
@@ -198,3 +210,12 @@ def test_differential_fuzz_pycrdt_and_yjs_agree_on_everything_accepted():
     counts = run_differential(seed=20261201, rounds=150)
     assert counts["accepted"] > counts["honest"] > 1000
     assert counts["refused"] > 1000
+
+
+def test_state_vectors_are_read_and_malformed_ones_refused():
+    doc = Doc(client_id=HONEST)
+    doc.get("synthese", type=Text).insert(0, "hello")
+    assert decode_state_vector(doc.get_state()) == {HONEST: 5}
+    for bad in (b"\x05", varuint(2**20) + b"\x01\x01", doc.get_state() + b"\x00"):
+        with pytest.raises(InvalidUpdate):
+            decode_state_vector(bad)

@@ -143,8 +143,22 @@ def test_a_group_stays_open_for_the_window_one_commit_for_updates_close_together
     harness = Harness(DocumentStore(db.engine), window=0.3)
     updates = typing("vingt")
     for update in updates:
-        assert harness.pipeline.submit(Pending(atelier.id, update, sid="s1"))
+        assert harness.pipeline.submit(Pending(atelier.id, update, sid="s1", relayed=True))
         time.sleep(0.02)
     assert harness.drained()
     assert [len(a.items) for group in harness.groups for a in group] == [5]
     assert DocumentStore(db.engine).fields(atelier.id)["synthese"] == "vingt"
+
+
+def test_an_update_the_room_has_not_seen_closes_its_group_at_once(make_atelier):
+    """A claim is relayed only once committed: it does not wait for the window."""
+    atelier, _, _ = make_atelier(question="")
+    harness = Harness(DocumentStore(db.engine), window=5.0)
+    first, second = typing("ok")
+    assert harness.pipeline.submit(Pending(atelier.id, first, sid="s1", relayed=True))
+    time.sleep(0.05)
+    started = time.monotonic()
+    assert harness.pipeline.submit(Pending(atelier.id, second, sid="s2", claims=[7]))
+    assert harness.drained()
+    assert time.monotonic() - started < 2.0
+    assert [len(a.items) for group in harness.groups for a in group] == [2]
