@@ -61,6 +61,10 @@ class Pending:
     #: in this process was sent it before its commit (synthese.realtime.rooms).
     sheet: "Sheet | None" = field(default=None, repr=False, compare=False)
     relayed: bool = False
+    #: Its name in the other processes, which were sent it before its commit
+    #: too; there, when it arrived (monotonic).
+    token: int | None = None
+    arrived: float = 0.0
 
 
 @dataclass
@@ -89,9 +93,10 @@ class Sheet:
     #: What the document holds, per Yjs client, and the updates accepted
     #: here and waiting for their commit: what a new update is checked against.
     index: SheetIndex = field(default_factory=lambda: SheetIndex(SECTION_KEYS))
-    #: Updates accepted here and not committed yet, in order (by id()): a
-    #: newcomer's sync answer has those the room was sent.
-    pending: dict[int, "Pending"] = field(default_factory=dict)
+    #: Updates accepted here, or relayed by another process, and not
+    #: committed yet, in order (by id(), or by the other process's token):
+    #: a newcomer's sync answer has those the room was sent.
+    pending: dict[object, "Pending"] = field(default_factory=dict)
     #: Client IDs whose first update (its claim) is not committed yet: their
     #: updates wait for their commit before the room sees them.
     claiming: set[int] = field(default_factory=set)

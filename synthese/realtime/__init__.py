@@ -1,6 +1,6 @@
 """The realtime wing: the y-socket.io engine (contract section 3).
 
-Rooms and their handlers (rooms), the commit-then-relay pipeline (pipeline),
+Rooms and their handlers (rooms), the group-commit pipeline (pipeline),
 pre-built frames and the Redis manager (frames), presence (awareness,
 roster), the WebSocket server (wsserver), the serving process's GC policy
 (gc_policy) and every override of a socket library's internals (overrides).

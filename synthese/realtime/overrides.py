@@ -81,11 +81,11 @@ class FramesMixin(socketio.Manager):
     #: Set by synthese.realtime.rooms: told of every relay of a sheet's log
     #: (namespace, first and last sequence numbers) before it goes out here,
     #: so that it sees gaps; and of the control messages every process acts
-    #: on (CONTROL events, never delivered to sockets).
+    #: on (CONTROL events, never delivered to sockets as they are).
     on_relay = None
     on_control = None
     #: Events that are messages between processes, not to sockets.
-    CONTROL = frozenset({"synthese:close-credentials"})
+    CONTROL = frozenset({"synthese:close-credentials", "synthese:early", "synthese:committed"})
     #: The event whose data is (update, first seq, last seq).
     RELAY = "sync-update"
 
@@ -102,7 +102,7 @@ class FramesMixin(socketio.Manager):
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         if event in self.CONTROL:
             if self.on_control is not None:
-                self.on_control(event, data)
+                self.on_control(event, data, namespace)
             return
         if event == self.RELAY and isinstance(data, tuple) and len(data) == 3 and self.on_relay is not None:
             self.on_relay(namespace, data[1], data[2])

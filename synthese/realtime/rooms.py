@@ -13,7 +13,9 @@ under a new Yjs client ID (its claim) is the exception: the room sees it
 only once committed, so that nobody else can claim that client ID with the
 copy they were relayed.
 """
+import itertools
 import logging
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -233,12 +235,54 @@ class Realtime:
         socketio.sleep(0.2)
         self.catch_up(atelier_id)
 
-    def control(self, event: str, data) -> None:
-        """A message to every process (overrides.FramesMixin.CONTROL), this one included."""
+    def control(self, event: str, data, namespace: str | None = None) -> None:
+        """A message between processes (overrides.FramesMixin.CONTROL)."""
         if event == "synthese:close-credentials":
             credential_ids, atelier_ids = data
             _close_sockets(self, set(credential_ids), set(atelier_ids))
             socketio.start_background_task(_close_late_sockets, self, set(credential_ids), set(atelier_ids))
+        elif event == "synthese:early":
+            self._early(namespace, *data)
+        elif event == "synthese:committed":
+            self._committed_elsewhere(namespace, *data)
+
+    #: Another process's relays whose commit was never announced are
+    #: forgotten after this long (it died: its pages send them back).
+    EARLY_KEPT = 30.0
+
+    def _early(self, namespace: str, data: bytes, token: int) -> None:
+        """Another process accepted an update and sent it to its room: this
+        process's sockets in the room get it now, its newcomers until its commit."""
+        match = NAMESPACE.match(namespace or "")
+        sheet = self.store.cached(int(match[1])) if match else None
+        if sheet is not None:
+            now = time.monotonic()
+            with sheet.lock:
+                stale = [key for key, item in sheet.pending.items()
+                         if item.arrived and now - item.arrived > self.EARLY_KEPT]
+                for key in stale:
+                    del sheet.pending[key]
+                sheet.pending[("early", token)] = Pending(sheet.atelier_id, bytes(data), relayed=True,
+                                                          token=token, arrived=now)
+        socketio.server.emit("sync-update", data, namespace=namespace, ignore_queue=True)
+
+    def _committed_elsewhere(self, namespace: str, first: int, last: int, tokens: list, complete: bool) -> None:
+        """Another process committed log rows first..last; those of its
+        updates that this process was not sent before are read from the database."""
+        match = NAMESPACE.match(namespace or "")
+        if not match:
+            return
+        atelier_id = int(match[1])
+        sheet = self.store.cached(atelier_id)
+        missed = not complete or sheet is None
+        if sheet is not None:
+            with sheet.lock:
+                for token in tokens:
+                    missed = sheet.pending.pop(("early", token), None) is None or missed
+        if missed and atelier_id in self.delivered:
+            socketio.start_background_task(self.catch_up, atelier_id)
+        else:
+            self.relayed(namespace, first, last)
 
     def people(self, atelier_ids) -> dict[int, dict[int, str]]:
         """Per atelier, the credentials connected (to every process, with Redis) and their roles."""
@@ -553,7 +597,11 @@ def _accept_update(rt: Realtime, sid: str, data, answer: bool = False) -> None:
     with sheet.lock:
         sheet.pending[id(item)] = item
     if early:
-        _send_here(namespace_for(conn.atelier_id), [item])
+        namespace = namespace_for(conn.atelier_id)
+        _send_here(namespace, [item])
+        if rt.roster.shared:
+            item.token = next(_TOKENS)
+            socketio.server.manager.publish_elsewhere("synthese:early", (data, item.token), namespace)
 
 
 def _check_against_sheet(rt: Realtime, conn: Connection, sid: str, data: bytes, answer: bool = False):
@@ -722,11 +770,17 @@ def _after_commit(rt: Realtime, committed: list[Appended]) -> None:
         _settle(rt, [item for appended in committed for item in appended.items], True)
 
 
+#: Names of the updates sent to the other processes before their commit
+#: (unique across processes: a random start).
+_TOKENS = itertools.count(random.getrandbits(48) << 4)
+
+
 def relay_committed(rt: Realtime, appended: Appended) -> None:
     """Send a room's committed updates where they have not been: to this
-    process's room those that waited for their commit, to the other
-    processes all (one message, with the rows' place in the log: a process
-    that misses a relay sees the gap)."""
+    process's room those that waited for their commit; to the other
+    processes, the rows' place in the log (a process that misses a relay
+    sees the gap) and which of their updates it was sent before, so that
+    it reads from the database what it lacks."""
     namespace = namespace_for(appended.atelier_id)
     items = appended.items
     first, last = appended.first_seq, appended.first_seq + len(items) - 1
@@ -738,8 +792,9 @@ def relay_committed(rt: Realtime, appended: Appended) -> None:
         _send_here(namespace, late)
     rt.relayed(namespace, first, last)
     if rt.roster.shared:
-        data = items[0].data if len(items) == 1 else merge_updates(*(i.data for i in items))
-        socketio.server.manager.publish_elsewhere("sync-update", (data, first, last), namespace)
+        tokens = [item.token for item in items if item.token is not None]
+        socketio.server.manager.publish_elsewhere(
+            "synthese:committed", (first, last, tokens, len(tokens) == len(items)), namespace)
 
 
 def _settle(rt: Realtime, items: list[Pending], stored: bool) -> None:

@@ -10,8 +10,8 @@ from playwright.async_api import async_playwright, expect
 from tests.browser.conftest import LAUNCH, artifact, axe_violations
 
 
-async def open_sheet(browser, url, atelier_id, base_url):
-    context = await browser.new_context(locale="fr-FR")
+async def open_sheet(browser, url, atelier_id, base_url, **context_options):
+    context = await browser.new_context(locale="fr-FR", **context_options)
     page = await context.new_page()
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -107,9 +107,9 @@ def test_killed_between_relay_and_commit_the_room_gives_everything_back(servers,
             t.start()
         for t in threads:
             t.join()
-        # They saw each other's words before any commit...
-        wait_until(lambda: "anna.14" in porteur.text("discussion") and "porteur.14" in anna.text("discussion"),
-                   message="the relays before the commit")
+        # They, and Cléo on the other process, saw each other's words before any commit...
+        wait_until(lambda: "anna.14" in porteur.text("discussion") and "porteur.14" in anna.text("discussion")
+                   and "anna.14" in cleo.text("discussion"), message="the relays before the commit")
         # ...which none of the database's readers shows, and no page was told "stored".
         assert tokens(stored_discussion(cleo_server, room), "anna.") == []
         assert anna.stored < anna.sent and porteur.stored < porteur.sent
@@ -163,20 +163,46 @@ def test_while_the_commit_waits_nobody_is_told_stored_and_the_first_update_waits
     newcomer_token = first.post(f"/api/events/{room['slug']}/participants",
                                 {"join_code": room["join_code"], "name": "Bastien"})["token"]
     bastien = YClient(first.base_url, room["id"], newcomer_token, "bastien").connect()
+    # With two processes, someone is in the room on the other one too (it listens to the room).
+    watcher = YClient(deployment[-1].base_url, room["id"], room["organiser"], "watcher").connect()
     with commits_held(database_url, room["id"]):
         bastien.append("discussion", "bastien-first ")
         anna.append("discussion", "anna-second ")
-        wait_until(lambda: "anna-second" in porteur.text("discussion"), message="Anna's relay")
+        wait_until(lambda: "anna-second" in porteur.text("discussion") and "anna-second" in watcher.text("discussion"),
+                   message="Anna's relay")
         time.sleep(0.3)
         assert "bastien-first" not in porteur.text("discussion")
         assert anna.stored < anna.sent and (bastien.stored or 0) < bastien.sent
-        # A newcomer during the wait gets what the room was relayed, not the claim.
-        late = YClient(first.base_url, room["id"], room["organiser"], "late").connect()
+        # A newcomer during the wait (with two processes, on the other one)
+        # gets what the room was relayed, not the claim.
+        late = YClient(deployment[-1].base_url, room["id"], room["organiser"], "late").connect()
         assert "anna-second" in late.text("discussion")
         assert "bastien-first" not in late.text("discussion")
     for client in (anna, bastien):
         client.wait_stored()
-    wait_until(lambda: "bastien-first" in porteur.text("discussion") and "bastien-first" in late.text("discussion"),
+    wait_until(lambda: all("bastien-first" in c.text("discussion") for c in (porteur, watcher, late)),
                message="the claim's relay after its commit")
-    for client in (porteur, anna, bastien, late):
+    for client in (porteur, anna, bastien, late, watcher):
+        client.disconnect()
+
+
+def test_a_process_that_joins_the_room_during_the_wait_gets_the_update_once_committed(servers):
+    """It was not listening to the room when the relay went out: it reads
+    the update from the database once the other process says it is committed."""
+    deployment, database_url = servers
+    if len(deployment) < 2:
+        pytest.skip("one process: nobody joins elsewhere")
+    first, second = deployment
+    room = first.new_atelier()
+    anna = YClient(first.base_url, room["id"], room["participant"], "anna").connect()
+    anna.append("discussion", "first ")
+    anna.wait_stored()
+    with commits_held(database_url, room["id"]):
+        anna.append("discussion", "while-held ")
+        time.sleep(0.2)
+        late = YClient(second.base_url, room["id"], room["organiser"], "late").connect()
+        assert "while-held" not in late.text("discussion")
+    anna.wait_stored()
+    wait_until(lambda: late.text("discussion") == anna.text("discussion"), message="the committed update")
+    for client in (anna, late):
         client.disconnect()
