@@ -99,8 +99,11 @@ class UpdatePipeline:
             try:
                 committed = self._commit(batch)
                 self.progress_at = time.monotonic()
-                self.store.apply_committed(committed)
-                self.committed(committed)
+                try:
+                    self.store.apply_committed(committed)
+                finally:
+                    # Stored whatever happens next: its senders must hear it.
+                    self.committed(committed)
                 for appended in committed:
                     if appended.backlog >= self.store.compact_after:
                         self._compact_soon(appended.atelier_id)

@@ -13,7 +13,7 @@ import socketio
 
 from tests.conftest import LiveServer
 from tests.ysocket import YClient, wait_until
-from tests.yjs_craft import Item, update
+from tests.yjs_craft import Item, update, varuint
 
 
 def fields(live, room) -> dict:
@@ -100,6 +100,33 @@ def test_nobody_can_write_under_someone_elses_client_id(live):
     assert fields(live, room)["synthese"] == "hello world et la suite"
     porteur.disconnect()
     attacker.disconnect()
+
+
+def test_a_copy_of_someone_elses_text_is_taken_only_as_far_as_they_vouch_themselves(live):
+    """The recovery after a crash takes someone else's structs in an answer
+    to the server, up to the clock their owner says it has: a forger cannot
+    go past it, nor vouch for the owner with a state vector of its own."""
+    room = live.new_atelier()
+    porteur = honest_client(live, room)  # "hello world": clocks 0-10, and it answered the server
+    # Its own sync request: it vouches for its client up to clock 11.
+    porteur.sio.call("sync-step-1", porteur.doc.get_state(), namespace=porteur.namespace)
+    accomplice_token = live.post(f"/api/events/{room['slug']}/participants",
+                                 {"join_code": room["join_code"], "name": "Complice"})["token"]
+    accomplice = YClient(live.base_url, room["id"], accomplice_token, "accomplice").connect()
+    # It says the porteur's client reached clock 100.
+    forged_sv = bytes([1]) + varuint(client_id(porteur)) + varuint(100)
+    accomplice.sio.call("sync-step-1", forged_sv, namespace=accomplice.namespace)
+    forged = update({client_id(porteur): (11, [Item(" — faux", origin=(client_id(porteur), 10))])})
+    attacker = YClient(live.base_url, room["id"], room["participant"], "attacker")
+    attacker._answer_step_1 = lambda state_vector: forged
+    attacker.connect()
+    wait_until(lambda: attacker.refusals, message="the forged answer's refusal")
+    assert "someone else" in attacker.refusals[0]
+    porteur.append("synthese", " et la suite")
+    porteur.wait_stored()
+    assert fields(live, room)["synthese"] == "hello world et la suite"
+    for client in (porteur, accomplice, attacker):
+        client.disconnect()
 
 
 def test_removing_an_atelier_closes_its_porteurs_sockets_on_the_other_sheets(live):

@@ -162,3 +162,17 @@ def test_an_update_the_room_has_not_seen_closes_its_group_at_once(make_atelier):
     assert harness.drained()
     assert time.monotonic() - started < 2.0
     assert [len(a.items) for group in harness.groups for a in group] == [2]
+
+
+def test_a_group_is_told_committed_even_when_the_cache_fails_after_the_commit(make_atelier):
+    """Its senders' pages must hear that it is stored; the cache in doubt is dropped."""
+    atelier, _, _ = make_atelier(question="")
+
+    class Failing(DocumentStore):
+        def apply_committed(self, result):
+            raise RuntimeError("the cache failed")
+
+    harness = Harness(Failing(db.engine))
+    assert harness.pipeline.submit(Pending(atelier.id, typing("a")[0], sid="s1"))
+    assert harness.drained()
+    assert [len(a.items) for group in harness.groups for a in group] == [1]
