@@ -94,34 +94,53 @@ class Realtime:
     #: Sockets whose refused updates must be pulled again.
     _to_pull: set = field(default_factory=set)
     _sharing: bool = False
-    #: Updates to send to rooms here once this turn of the event loop is
-    #: over (per namespace): all those that arrived together leave as one
-    #: message per socket.
+    #: Updates waiting to be sent to a room's sockets here (per namespace),
+    #: and when each room was last sent some.
     _outbox: dict = field(default_factory=dict)
+    _sent_at: dict = field(default_factory=dict)
+
+    #: A room is sent relays at most this often; what arrives meanwhile
+    #: leaves together, as one message per socket.
+    RELAY_EVERY = 0.005
 
     def send_soon(self, namespace: str, item: Pending) -> None:
-        """Send an update to a room's sockets here at the end of this turn of the event loop.
+        """Send an update to a room's sockets here, with the others arriving about now.
 
-        Sending a relay costs a system call per recipient (three quarters of
-        the CPU of a 200-person plenary, bench/forum.py --profile); updates
-        that arrive in the same turn cost one for them all. When the server
-        is idle, a turn holds one update and nothing waits.
+        Sending a relay costs a system call per recipient: three quarters of
+        the CPU of a 200-person plenary (bench/forum.py --profile). So a
+        room's updates leave at the end of the event loop's turn, together
+        with whatever else arrived in it, and a room relayed less than
+        RELAY_EVERY ago waits for the rest of it: only rooms busier than 200
+        updates a second wait at all (a plenary, not a forum's atelier).
         """
         if socketio.async_mode != "gevent":
             return _send_here(namespace, [item])
-        if not self._outbox:
-            import gevent
+        waiting = self._outbox.get(namespace)
+        if waiting is not None:
+            waiting.append(item)
+            return
+        self._outbox[namespace] = [item]
+        import gevent
 
-            gevent.get_hub().loop.run_callback(self._flush_outbox)
-        self._outbox.setdefault(namespace, []).append(item)
+        loop = gevent.get_hub().loop
+        wait = self._sent_at.get(namespace, 0.0) + self.RELAY_EVERY - time.monotonic()
+        if wait <= 0:
+            loop.run_callback(self._flush, namespace)
+        else:
+            timer = loop.timer(wait)
+            timer.start(self._flush, namespace, timer)
 
-    def _flush_outbox(self) -> None:
-        outbox, self._outbox = self._outbox, {}
-        for namespace, items in outbox.items():
-            try:
-                _send_here(namespace, items)
-            except Exception:
-                log.exception("could not relay %d update(s) to %s", len(items), namespace)
+    def _flush(self, namespace: str, timer=None) -> None:
+        if timer is not None:
+            timer.close()
+        items = self._outbox.pop(namespace, None)
+        if not items:
+            return
+        self._sent_at[namespace] = time.monotonic()
+        try:
+            _send_here(namespace, items)
+        except Exception:
+            log.exception("could not relay %d update(s) to %s", len(items), namespace)
 
     def count(self, credential: int, address: str) -> tuple[int, int]:
         """Open sockets of one credential, and from one address, in this process."""
@@ -177,6 +196,7 @@ class Realtime:
             self._announce_removals(namespace, removals, check=False)
         if not left:
             self.store.forget(conn.atelier_id)
+            self._sent_at.pop(namespace, None)
             self.delivered.pop(conn.atelier_id, None)
             self.ahead.pop(conn.atelier_id, None)
 
