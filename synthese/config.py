@@ -47,8 +47,9 @@ def from_environment(instance_path: str) -> dict:
         "SYNTHESE_EVENT_CREATION": env.get("SYNTHESE_EVENT_CREATION", "open"),
         "SYNTHESE_DEMO": env.get("SYNTHESE_DEMO", "1") not in ("0", "false", "no"),
         "SYNTHESE_UPDATE_QUEUE": int(env.get("SYNTHESE_UPDATE_QUEUE", UPDATE_QUEUE)),
-        # Seconds a group commit stays open for more updates (realtime/pipeline.py).
-        "SYNTHESE_COMMIT_WINDOW": float(env.get("SYNTHESE_COMMIT_WINDOW", 0.05)),
+        # Seconds a group commit stays open for more updates (realtime/pipeline.py):
+        # forum, 3 rounds alternating, 7 % server CPU at 0.1 against 7-11 % at 0.05.
+        "SYNTHESE_COMMIT_WINDOW": float(env.get("SYNTHESE_COMMIT_WINDOW", 0.1)),
         "SYNTHESE_MAX_SHEET_STRUCTS": int(env.get("SYNTHESE_MAX_SHEET_STRUCTS", MAX_SHEET_STRUCTS)),
         "SYNTHESE_MAX_SHEET_BYTES": int(env.get("SYNTHESE_MAX_SHEET_BYTES", MAX_SHEET_BYTES)),
         "SYNTHESE_HTTP_TIMEOUT": float(env.get("SYNTHESE_HTTP_TIMEOUT", 20)),
