@@ -139,9 +139,12 @@ class DocumentStore:
         self.max_size = max_size
         self._sheets: dict[int, Sheet] = {}
         self._lock = threading.Lock()
-        # Appends run in the event loop: when SQLite is locked by someone
-        # else, give up quickly and let the caller retry (cooperatively).
+        # When SQLite is locked by someone else, give up quickly and let the
+        # caller retry (cooperatively).
         self._log = RawConnection(engine, autocheckpoint=False, busy_timeout_ms=100)
+        #: Runs SQLite's appends, whose fsync would stop every greenlet
+        #: (relays included) while it lasts; psycopg waits cooperatively.
+        self._appender = DatabaseThread()
         #: Used by self._worker's thread alone.
         self._compactor = RawConnection(engine)
         self._worker = DatabaseThread()
@@ -292,6 +295,11 @@ class DocumentStore:
         could be committed. One caller at a time. The cache is not touched:
         call apply_committed() with the result.
         """
+        if self._log.sqlite:
+            return self._appender.run(self._append, batch)
+        return self._append(batch)
+
+    def _append(self, batch: list[Pending]) -> list[Appended]:
         by_atelier: dict[int, list[Pending]] = {}
         for item in batch:
             by_atelier.setdefault(item.atelier_id, []).append(item)

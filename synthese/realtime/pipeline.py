@@ -99,14 +99,16 @@ class UpdatePipeline:
             try:
                 committed = self._commit(batch)
                 self.progress_at = time.monotonic()
-                try:
-                    self.store.apply_committed(committed)
-                finally:
-                    # Stored whatever happens next: its senders must hear it.
-                    self.committed(committed)
                 for appended in committed:
+                    try:
+                        self.store.apply_committed([appended])
+                    finally:
+                        # Stored whatever happens next: its senders must hear it.
+                        self.committed([appended])
                     if appended.backlog >= self.store.compact_after:
                         self._compact_soon(appended.atelier_id)
+                    # A group holds many sheets: relays arriving meanwhile go out between them.
+                    self.sleep(0)
             except Exception:
                 # Whatever went wrong after the commit (a relay, the cache),
                 # the next batch must still be stored; a cache in doubt is dropped.
@@ -124,11 +126,9 @@ class UpdatePipeline:
     def _commit(self, batch: list[Pending]) -> list:
         """Append the batch, retrying while the database is unavailable.
 
-        Runs in this task, not in a native thread: an SQLite commit blocks
-        the loop for about 0.7 ms, while handing it to a thread cost more
-        (1.6 ms at p50, 3.7 ms at p90, in bench/forum.py, when relays
-        waited for commits) in waits for the GIL; psycopg waits cooperatively
-        under gevent.
+        SQLite's appends run in a native thread of their own
+        (DocumentStore.append): a group's fsync would otherwise stop every
+        relay while it lasts; psycopg waits cooperatively under gevent.
 
         An error the rows themselves cause (a constraint: the sender's
         credential was deleted meanwhile) is not retried as it is: the batch
