@@ -593,7 +593,8 @@ def _ask_other_processes(rt: Realtime, namespace: str, entries: list, who) -> No
 
 @socketio.on("synthese:saved-state", namespace="*")
 def on_saved_state(_=None):
-    """The state vector of what is durably stored, so a client can tell it is saved."""
+    """The state vector of what is durably stored (test clients ask for it;
+    the sheet page listens to "synthese:saved" instead)."""
     conn = state().connections.get(request.sid)
     if conn is None:
         return None
