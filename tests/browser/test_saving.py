@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.browser.conftest import LAUNCH, artifact
-from tests.browser.test_sheet_page import editor_text, open_sheet, type_in, wait_text
+from tests.browser.test_sheet_page import editor_text, porteur_and_participant, type_in, wait_text
 from tests.conftest import LiveServer
 from tests.live.test_durability import commits_held
 
@@ -25,11 +25,8 @@ def test_the_page_says_enregistre_only_once_committed_and_then_a_crash_loses_not
     async def scenario():
         async with async_playwright() as p:
             browser = await p.chromium.launch(**LAUNCH)
-            (ctx_a, sophie, errors_a), (ctx_b, cecile, errors_b) = await asyncio.gather(
-                open_sheet(browser, f"{server.base_url}/t/{room['porteur']}", room["id"], server.base_url,
-                           **VIEWPORTS[device]),
-                open_sheet(browser, participant["url"], room["id"], server.base_url, **VIEWPORTS[device]),
-            )
+            (_, sophie, errors_a), (_, cecile, errors_b) = await porteur_and_participant(
+                browser, server, room, participant, **VIEWPORTS[device])
             # Each person's first words are committed before the room sees them.
             await type_in(sophie, "Synthèse", "Premier mot. ")
             await expect(sophie.locator("#status")).to_have_text("Enregistré", timeout=10_000)

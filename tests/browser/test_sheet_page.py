@@ -23,6 +23,14 @@ async def open_sheet(browser, url, atelier_id, base_url, **context_options):
     return context, page, errors
 
 
+async def porteur_and_participant(browser, server, room, participant, **context_options):
+    """The porteur's and a participant's sheet pages, opened at once: ((context, page, errors), ...)."""
+    return await asyncio.gather(
+        open_sheet(browser, f"{server.base_url}/t/{room['porteur']}", room["id"], server.base_url, **context_options),
+        open_sheet(browser, participant["url"], room["id"], server.base_url, **context_options),
+    )
+
+
 async def editor_text(page, key):
     """The editor's document (innerText would include remote cursors' name labels)."""
     return await page.evaluate("key => document.getElementById('editor-' + key).view.state.doc.toString()", key)
@@ -62,10 +70,8 @@ def test_two_people_write_the_same_section_at_once(live):
     async def scenario():
         async with async_playwright() as p:
             browser = await p.chromium.launch(**LAUNCH)
-            (ctx_a, sophie, errors_a), (ctx_b, cecile, errors_b) = await asyncio.gather(
-                open_sheet(browser, f"{live.base_url}/t/{room['porteur']}", room["id"], live.base_url),
-                open_sheet(browser, participant["url"], room["id"], live.base_url),
-            )
+            (ctx_a, sophie, errors_a), (ctx_b, cecile, errors_b) = await porteur_and_participant(
+                browser, live, room, participant)
             # Every section is a labelled editor.
             for title in ["Question", "Synthèse", "Porteur", "Participants", "Éléments importants de la discussion"]:
                 await expect(sophie.get_by_role("textbox", name=title, exact=True)).to_be_visible()
