@@ -238,7 +238,8 @@ provider.socket.onAnyOutgoing((event) => {
 })
 provider.socket.on('disconnect', () => { sent = 0 })
 provider.socket.on('synthese:saved', (stored) => {
-  if (provider.socket.connected && Number(stored) >= sent) setStatus('Enregistré', 'saved')
+  // A page that cannot write (the wall, a reader) stays "Connecté".
+  if (config.canWrite && provider.socket.connected && Number(stored) >= sent) setStatus('Enregistré', 'saved')
 })
 
 doc.on('update', (update, origin) => {
