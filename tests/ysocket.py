@@ -221,6 +221,8 @@ def write_concurrently(clients, work, saved_timeout: float = 10) -> None:
         t.join()
     for c in clients:
         c.wait_saved(timeout=saved_timeout)
+        # Deletions too: a state vector does not show them.
+        c.wait_stored(timeout=saved_timeout)
 
 
 def wait_until(predicate, timeout: float = 10, interval: float = 0.05, message: str = "condition"):

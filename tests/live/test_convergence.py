@@ -62,7 +62,14 @@ def test_random_edits_through_two_processes_converge(tmp_path, seed):
             write_concurrently(clients, work, saved_timeout=30)
             stored = servers[1].get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
             for c in clients:
-                wait_until(lambda c=c: c.fields() == stored, timeout=20, message=f"{c.name} converged (seed {seed})")
+                try:
+                    wait_until(lambda c=c: c.fields() == stored, timeout=20,
+                               message=f"{c.name} converged (seed {seed})")
+                except AssertionError:
+                    fresh = YClient(servers[0].base_url, room["id"], room["organiser"], "fresh").connect()
+                    again = servers[1].get(f"/api/ateliers/{room['id']}", token=room["organiser"]).json()["fields"]
+                    raise AssertionError(f"{c.name}: {c.fields()!r}\nstored then: {stored!r}\nstored now: {again!r}"
+                                         f"\nfresh client: {fresh.fields()!r}")
             for c in clients:
                 c.disconnect()
     finally:
