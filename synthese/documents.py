@@ -101,10 +101,10 @@ class Sheet:
     #: updates wait for their commit before the room sees them.
     claiming: set[int] = field(default_factory=set)
 
-    def pending_update(self, state_vector: bytes | None = None) -> bytes:
+    def pending_update(self, state_vector: bytes) -> bytes:
         """What the document, and the pending updates its room was sent,
         hold beyond ``state_vector``, as one update."""
-        known = self.doc.get_update(state_vector) if state_vector is not None else self.doc.get_update()
+        known = self.doc.get_update(state_vector)
         relayed = [item.data for item in self.pending.values() if item.relayed]
         return merge_updates(known, *relayed) if relayed else known
 

@@ -19,8 +19,9 @@ class UpdatePipeline:
     are accepted (synthese.realtime.rooms); here they are made durable: the
     first update waiting opens a group, which takes whatever else arrives
     within ``window`` seconds and while the previous group commits, in one
-    transaction. ``committed`` is then told of each group (the senders' pages
-    say "Enregistré", the other processes are sent it), ``dropped`` of an
+    transaction. ``committed`` is then told of each sheet's share of it (the
+    senders' pages say "Enregistré", the other processes are sent it), one
+    sheet at a time, ``dropped`` of an
     update the database refused. Nothing stops the task: an update the
     database refuses is dropped alone, and any other failure is logged and
     the next group taken.
@@ -31,10 +32,10 @@ class UpdatePipeline:
     #: /healthz reports the pipeline stalled when updates have waited this long.
     STALLED_AFTER = 10.0
 
-    def __init__(self, store: DocumentStore, committed: Callable[[list[Appended]], None], spawn: Callable,
+    def __init__(self, store: DocumentStore, committed: Callable[[Appended], None], spawn: Callable,
                  refused: Callable[[Pending], None], max_queue: int, sleep: Callable[[float], None] = time.sleep,
                  dropped: Callable[[Pending], None] = lambda item: None, window: float = 0.0):
-        """``committed`` is told of each committed group; ``spawn`` starts a
+        """``committed`` is told of each sheet's committed updates; ``spawn`` starts a
         background task; ``refused`` is told of an update the full queue
         could not take, ``dropped`` of one the database refused; ``sleep``
         waits between retries (gevent's once patched)."""
@@ -104,7 +105,7 @@ class UpdatePipeline:
                         self.store.apply_committed([appended])
                     finally:
                         # Stored whatever happens next: its senders must hear it.
-                        self.committed([appended])
+                        self.committed(appended)
                     if appended.backlog >= self.store.compact_after:
                         self._compact_soon(appended.atelier_id)
                     # A group holds many sheets: relays arriving meanwhile go out between them.

@@ -428,7 +428,7 @@ def init_app(app) -> None:
         engineio_logger=False,
     )
     rt = Realtime(app=app, store=app.extensions["synthese.documents"], roster=rosters.make(redis_url))
-    rt.pipeline = UpdatePipeline(rt.store, lambda committed: _after_commit(rt, committed),
+    rt.pipeline = UpdatePipeline(rt.store, lambda appended: _after_commit(rt, appended),
                                  socketio.start_background_task, lambda item: rt.pull_later(item.sid, 0.5),
                                  app.config["SYNTHESE_UPDATE_QUEUE"], dropped=lambda item: _settle(rt, [item], False),
                                  window=app.config["SYNTHESE_COMMIT_WINDOW"])
@@ -524,15 +524,11 @@ def on_sync_step_1(state_vector=None):
     conn.answered = True
     try:
         conn.vouched = decode_state_vector(state_vector)
-    except InvalidUpdate:
-        log.info("refused a malformed state vector from %s", request.sid)
-        return None
-    sheet = state().store.sheet(conn.atelier_id)
-    try:
+        sheet = state().store.sheet(conn.atelier_id)
         with sheet.lock:
             # With what the room was relayed and the database does not hold yet.
             return sheet.pending_update(bytes(state_vector))
-    except ValueError:
+    except ValueError:  # InvalidUpdate, or pycrdt's own refusal
         log.info("refused a malformed state vector from %s", request.sid)
         return None
 
@@ -812,13 +808,12 @@ def _send_here(namespace: str, items: list[Pending]) -> None:
     socketio.server.emit("sync-update", data, namespace=namespace, skip_sid=skip, ignore_queue=True)
 
 
-def _after_commit(rt: Realtime, committed: list[Appended]) -> None:
-    """A group is committed: its rooms get what they lack, its senders hear it is stored."""
+def _after_commit(rt: Realtime, appended: Appended) -> None:
+    """A sheet's updates are committed: its room gets what it lacks, their senders hear they are stored."""
     try:
-        for appended in committed:
-            relay_committed(rt, appended)
+        relay_committed(rt, appended)
     finally:
-        _settle(rt, [item for appended in committed for item in appended.items], True)
+        _settle(rt, appended.items, True)
 
 
 #: Names of the updates sent to the other processes before their commit

@@ -30,17 +30,9 @@ class Harness:
 
     def __init__(self, store, max_queue=100, relay=None, window=0.0):
         self.relayed = []
-        self.groups = []
         self.refused = []
-        relay = relay or self.relayed.append
-
-        def committed(group):
-            self.groups.append(group)
-            for appended in group:
-                relay(appended)
-
-        self.pipeline = UpdatePipeline(store, committed, self.spawn, self.refused.append, max_queue,
-                                       window=window)
+        self.pipeline = UpdatePipeline(store, relay or self.relayed.append, self.spawn, self.refused.append,
+                                       max_queue, window=window)
 
     @staticmethod
     def spawn(target, *args):
@@ -146,7 +138,7 @@ def test_a_group_stays_open_for_the_window_one_commit_for_updates_close_together
         assert harness.pipeline.submit(Pending(atelier.id, update, sid="s1", relayed=True))
         time.sleep(0.02)
     assert harness.drained()
-    assert [len(a.items) for group in harness.groups for a in group] == [5]
+    assert [len(a.items) for a in harness.relayed] == [5]
     assert DocumentStore(db.engine).fields(atelier.id)["synthese"] == "vingt"
 
 
@@ -161,7 +153,7 @@ def test_an_update_the_room_has_not_seen_closes_its_group_at_once(make_atelier):
     assert harness.pipeline.submit(Pending(atelier.id, second, sid="s2", claims=[7]))
     assert harness.drained()
     assert time.monotonic() - started < 2.0
-    assert [len(a.items) for group in harness.groups for a in group] == [2]
+    assert [len(a.items) for a in harness.relayed] == [2]
 
 
 def test_a_group_is_told_committed_even_when_the_cache_fails_after_the_commit(make_atelier):
@@ -175,4 +167,4 @@ def test_a_group_is_told_committed_even_when_the_cache_fails_after_the_commit(ma
     harness = Harness(Failing(db.engine))
     assert harness.pipeline.submit(Pending(atelier.id, typing("a")[0], sid="s1"))
     assert harness.drained()
-    assert [len(a.items) for group in harness.groups for a in group] == [1]
+    assert [len(a.items) for a in harness.relayed] == [1]
