@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
             rounds = [r for r in results if r["server"] == name]
             done = [r for r in rounds if not r.get("failed")]
             lat = [x for r in done for x in r["probe"]["latencies"]]
-            cpu = ", ".join(f"{r['usage']['cpu_percent']:.0f}" for r in rounds)
+            cpu = ", ".join(f"{r['usage']['cpu_percent']:.1f}" for r in rounds)
             lost = sum(r["probe"]["lost"] + r["load"]["lost"] for r in done)
             unconverged = sum(r["load"]["rooms"] - r["load"]["rooms_converged"] for r in done)
             stored = "-" if any(r["durable_mismatch"] is None for r in done) else sum(
