@@ -120,12 +120,7 @@ class FramesMixin(socketio.Manager):
         # binary ones go as they are.
         parts = [p.encode() for p in encode_event(self.server, event, data, namespace)]
         blob = Frames(b"".join(frame(part) for part in parts))
-        pkt = eio_packet.Packet(eio_packet.MESSAGE, blob)  # encode() gives blob back, as binary
-        eio = self.server.eio
-        for eio_sid in recipients:
-            eio_socket = eio.sockets.get(eio_sid)
-            if eio_socket is None or not write_now(eio_socket, blob):
-                eio.send_packet(eio_sid, pkt)
+        write_all(self.server.eio, recipients, blob)
 
 
 class FramesManager(FramesMixin):
@@ -495,7 +490,21 @@ class WebSocket(BaseWebSocket):
             _writing.discard(id(self))
 
 
-def write_now(eio_socket, frames: Frames) -> bool:
+def write_all(eio, eio_sids, frames: Frames) -> None:
+    """Write a relay to sockets: at once to each idle one (write_now), else through its queue."""
+    # One clock reading for all of them: a relay reaches a big room in microseconds.
+    silent_since = time.time() - eio.ping_timeout
+    sockets = eio.sockets
+    pkt = None
+    for eio_sid in eio_sids:
+        eio_socket = sockets.get(eio_sid)
+        if eio_socket is None or not write_now(eio_socket, frames, silent_since):
+            if pkt is None:
+                pkt = eio_packet.Packet(eio_packet.MESSAGE, frames)  # encode() gives the frames back, as binary
+            eio.send_packet(eio_sid, pkt)
+
+
+def write_now(eio_socket, frames: Frames, silent_since: float | None = None) -> bool:
     """Write a relay to a socket at once, if nothing is queued or being written to it.
 
     Engine.IO queues every message for a writer task per socket, which then
@@ -504,16 +513,23 @@ def write_now(eio_socket, frames: Frames) -> bool:
     go out in one non-blocking system call when the socket is idle (nearly
     always). What the peer's buffer does not take is queued, so the writer
     sends it next, in order. Returns False when the frames must be queued
-    (engineio's send).
+    (engineio's send). ``silent_since``: a socket whose last ping is older
+    has gone silent (engineio's check_ping_timeout, with one clock reading
+    per relay).
     """
     ws = getattr(eio_socket, "websocket", None)
     if (ws is None or ws.closed or eio_socket.closed or eio_socket.closing
             or not eio_socket.queue.empty() or id(ws) in _writing):
         return False
-    if not eio_socket.check_ping_timeout():
+    if silent_since is None:
+        silent_since = time.time() - eio_socket.server.ping_timeout
+    last_ping = eio_socket.last_ping
+    if last_ping and last_ping < silent_since and not eio_socket.check_ping_timeout():
         return True  # gone silent: closed, and the message dropped, as engineio's send does
+    sock = ws.handler.socket
     try:
-        sent = ws.handler.socket.send(frames, 0, 0.0)  # gevent: never waits with a zero timeout
+        # gevent's socket.send with a zero timeout is its _sock's send: called directly.
+        sent = getattr(sock, "_sock", sock).send(frames)
     except OSError as exc:
         if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
             return False  # the writer meets the error and closes the connection

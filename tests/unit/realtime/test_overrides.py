@@ -2,6 +2,7 @@
 and writing relays at once to idle sockets, in order."""
 import os
 import socket
+import time
 
 import engineio
 import gevent
@@ -154,3 +155,20 @@ def test_the_overridden_packages_are_the_versions_pinned():
         assert low and high, f"{package} is not pinned to a minor version range: {pins[package]}"
         installed = tuple(map(int, found.groups()))
         assert tuple(map(int, low.groups())) <= installed < tuple(map(int, high.groups())), package
+
+
+def test_a_socket_gone_silent_is_closed_and_its_relay_dropped():
+    """write_all reads the clock once per relay: a socket whose last ping is
+    older than the ping timeout is still closed, as engineio's send does."""
+    eio_socket, ws, peer = linked_socket()
+    fresh, fresh_ws, fresh_peer = linked_socket()
+    eio = eio_socket.server
+    eio.sockets = {"silent": eio_socket, "fresh": fresh}
+    eio_socket.last_ping = time.time() - eio.ping_timeout - 1
+    fresh.last_ping = time.time()
+    frames = Frames(frame(b"relay"))
+    overrides.write_all(eio, ["silent", "fresh"], frames)
+    assert eio_socket.closed
+    queued = [eio_socket.queue.get_nowait() for _ in range(eio_socket.queue.qsize())]
+    assert all(getattr(pkt, "data", None) != frames for pkt in queued)  # at most its close packet, not the relay
+    assert read_exactly(fresh_peer, len(frames)) == frames
