@@ -274,7 +274,8 @@ def profile(pid: int, args, name: str, round_no: int, index: int):
 #: function, when given) matches names the part.
 PROFILE_PARTS = [
     ("database commit", [("synthese/database", None), ("sqlite3", None), ("psycopg", None),
-                         ("synthese/documents", "append"), ("synthese/documents", "_append_rows"),
+                         ("synthese/documents", "append"), ("synthese/documents", "_append"),
+                         ("synthese/documents", "_append_sqlite"), ("synthese/documents", "_append_postgres"),
                          ("synthese/documents", "_timestamp")]),
     ("update check (synthese/yjs)", [("synthese/yjs", None)]),
     ("pycrdt apply, merge", [("pycrdt", None)]),

@@ -303,56 +303,82 @@ class DocumentStore:
         by_atelier: dict[int, list[Pending]] = {}
         for item in batch:
             by_atelier.setdefault(item.atelier_id, []).append(item)
+        # Sheets in a fixed order: appenders in other processes lock heads in the same order.
+        sheets = sorted(by_atelier.items())
         conn = self._log
         now = _timestamp(conn)
-        result = []
         try:
-            # One sheet (the usual batch) on PostgreSQL: one statement, its own transaction.
-            alone = len(by_atelier) == 1 and not conn.sqlite and not any(item.claims for item in batch)
-            cursor = conn.cursor() if alone else conn.begin()
-            # Sheets in a fixed order: appenders in other processes lock heads in the same order.
-            for atelier_id, items in sorted(by_atelier.items()):
-                head = self._append_rows(cursor, atelier_id, items, now)
-                if head is None:
-                    logger.warning("dropping %d update(s) for deleted atelier %s", len(items), atelier_id)
-                    continue
-                head_seq, snapshot_seq = head
-                self._claim(cursor, atelier_id, items)
-                result.append(Appended(atelier_id, head_seq - len(items) + 1, items, head_seq - snapshot_seq))
-            if not alone:
-                conn.commit()
+            heads = self._append_sqlite(sheets, now) if conn.sqlite else self._append_postgres(sheets, now)
         except Exception:
             conn.discard()
             raise
+        result = []
+        for atelier_id, items in sheets:
+            head = heads.get(atelier_id)
+            if head is None:
+                logger.warning("dropping %d update(s) for deleted atelier %s", len(items), atelier_id)
+                continue
+            head_seq, snapshot_seq = head
+            result.append(Appended(atelier_id, head_seq - len(items) + 1, items, head_seq - snapshot_seq))
         return result
 
-    def _append_rows(self, cursor, atelier_id: int, items: list[Pending], now) -> tuple[int, int] | None:
-        """Advance a sheet's head and insert its rows; (head_seq, snapshot_seq), or None if it is gone.
-
-        The head's row lock makes concurrent appenders (other processes)
-        queue, so sequence numbers follow commit order, without gaps.
-        """
-        p = self._log.p
-        if not self._log.sqlite:
-            cursor.execute(_APPEND_POSTGRES, {
-                "atelier": atelier_id, "n": len(items), "now": now,
-                "data": [item.data for item in items], "credentials": [item.credential_id for item in items],
-            })
-            return cursor.fetchone()
-        cursor.execute(
-            f"UPDATE sheet_documents SET head_seq = head_seq + {p}, edited_at = {p} "
-            f"WHERE atelier_id = {p} RETURNING head_seq, snapshot_seq",
-            (len(items), now, atelier_id),
-        )
-        head = cursor.fetchone()
-        if head is not None:
+    def _append_sqlite(self, sheets: list[tuple[int, list[Pending]]], now) -> dict[int, tuple[int, int]]:
+        """Advance each sheet's head and insert its rows, in one transaction:
+        {atelier: (head_seq, snapshot_seq)}, without the sheets that are gone."""
+        cursor = self._log.begin()
+        heads = {}
+        for atelier_id, items in sheets:
+            cursor.execute(
+                "UPDATE sheet_documents SET head_seq = head_seq + ?, edited_at = ? "
+                "WHERE atelier_id = ? RETURNING head_seq, snapshot_seq",
+                (len(items), now, atelier_id),
+            )
+            head = cursor.fetchone()
+            if head is None:
+                continue
+            heads[atelier_id] = head
             first = head[0] - len(items) + 1
             cursor.executemany(
-                "INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at) "
-                f"VALUES ({p}, {p}, {p}, {p}, {p})",
+                "INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at) VALUES (?, ?, ?, ?, ?)",
                 [(atelier_id, first + i, item.data, item.credential_id, now) for i, item in enumerate(items)],
             )
-        return head
+            self._claim(cursor, atelier_id, items)
+        self._log.commit()
+        return heads
+
+    def _append_postgres(self, sheets: list[tuple[int, list[Pending]]], now) -> dict[int, tuple[int, int]]:
+        """As _append_sqlite, every sheet in one statement (_APPEND_POSTGRES).
+
+        Each statement costs psycopg's Python and a wait of the event loop:
+        one per sheet made a forum's groups (a dozen sheets each) the
+        largest part of the server's CPU on PostgreSQL after the sockets.
+        The heads' row locks make concurrent appenders (other processes)
+        queue, so sequence numbers follow commit order, without gaps; with
+        several sheets they are taken first, in order, so that two
+        processes never wait for each other.
+        """
+        conn = self._log
+        items = [(atelier_id, item) for atelier_id, some in sheets for item in some]
+        params = {"now": now, "ateliers": [a for a, _ in items], "data": [i.data for _, i in items],
+                  "credentials": [i.credential_id for _, i in items]}
+        claims = any(item.claims for _, item in items)
+        if len(sheets) == 1 and not claims:
+            # The usual group of a quiet event: one statement, its own transaction.
+            cursor = conn.cursor()
+        else:
+            cursor = conn.begin()
+            if len(sheets) > 1:
+                cursor.execute("SELECT 1 FROM sheet_documents WHERE atelier_id = ANY(%s) ORDER BY atelier_id FOR UPDATE",
+                               ([a for a, _ in sheets],))
+        cursor.execute(_APPEND_POSTGRES, params)
+        heads = {atelier_id: (head_seq, snapshot_seq) for atelier_id, head_seq, snapshot_seq in cursor.fetchall()}
+        if claims:
+            for atelier_id, some in sheets:
+                if atelier_id in heads:
+                    self._claim(cursor, atelier_id, some)
+        if len(sheets) > 1 or claims:
+            conn.commit()
+        return heads
 
     def _claim(self, cursor, atelier_id: int, items: list[Pending]) -> None:
         """Record who first wrote under new client IDs (rare: a person's first edit)."""
@@ -488,16 +514,23 @@ _NO_INDEX = SheetIndex(())
 
 #: Head and rows of one sheet in one statement (one round trip, atomic on its own).
 _APPEND_POSTGRES = """
-WITH head AS (
-    UPDATE sheet_documents SET head_seq = head_seq + %(n)s, edited_at = %(now)s
-    WHERE atelier_id = %(atelier)s
-    RETURNING head_seq, snapshot_seq
+WITH item AS (
+    SELECT * FROM unnest(%(ateliers)s::integer[], %(data)s::bytea[], %(credentials)s::integer[])
+        WITH ORDINALITY AS u(atelier_id, data, credential_id, ord)
+), counted AS (
+    SELECT atelier_id, count(*) AS n FROM item GROUP BY atelier_id
+), head AS (
+    UPDATE sheet_documents d SET head_seq = d.head_seq + counted.n, edited_at = %(now)s
+    FROM counted WHERE d.atelier_id = counted.atelier_id
+    RETURNING d.atelier_id, d.head_seq, d.snapshot_seq, counted.n
 ), added AS (
     INSERT INTO sheet_updates (atelier_id, seq, data, credential_id, created_at)
-    SELECT %(atelier)s, head.head_seq - %(n)s + item.ord, item.data, item.credential_id, %(now)s
-    FROM head, unnest(%(data)s::bytea[], %(credentials)s::integer[]) WITH ORDINALITY AS item(data, credential_id, ord)
+    SELECT item.atelier_id,
+           head.head_seq - head.n + row_number() OVER (PARTITION BY item.atelier_id ORDER BY item.ord),
+           item.data, item.credential_id, %(now)s
+    FROM item JOIN head ON head.atelier_id = item.atelier_id
 )
-SELECT head_seq, snapshot_seq FROM head
+SELECT atelier_id, head_seq, snapshot_seq FROM head
 """
 
 
