@@ -261,11 +261,16 @@ def run_round(server, args, round_no: int) -> dict:
 
 def profile(pid: int, args, name: str, round_no: int, index: int):
     """py-spy sampling one server process while the probe runs (its own
-    overhead is outside the process: --nonblocking, it does not stop it)."""
+    overhead is outside the process: --nonblocking, it does not stop it).
+
+    Only the thread holding the GIL is sampled (--gil): without it, py-spy
+    counts the event loop's wait in epoll_wait as busy, and that showed as
+    a quarter of the samples ("gevent hub", Hub.run itself) while perf saw
+    2 % of the CPU there."""
     out = Path(args.profile) / f"{name.split()[0]}-r{round_no}-p{index}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     spy = subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--format", "raw",
-                            "--rate", "250", "--nonblocking", "--duration", str(max(1, args.duration - args.warmup - 5)),
+                            "--rate", "250", "--nonblocking", "--gil", "--duration", str(max(1, args.duration - args.warmup - 5)),
                             "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return spy, out
 
