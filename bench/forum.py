@@ -200,22 +200,26 @@ def run_round(server, args, round_no: int) -> dict:
     protocol = getattr(server, "protocol", "y-socket.io")
     samplers = [Sampler(proc.pid) for proc in server.procs]
     urls = ",".join(server.urls)
-    load = subprocess.Popen(
+    loads = [subprocess.Popen(
         ["node", str(JS / "load.mjs"), f"--url={urls}", f"--rooms={','.join(rooms)}",
          f"--token={server.token}", f"--clients={args.clients}", f"--writers={args.writers}",
          f"--period={args.period}", f"--duration={args.duration}", f"--settle={args.settle}",
-         f"--presence={args.presence}", f"--placement={args.placement}", f"--protocol={protocol}"],
+         f"--presence={args.presence}", f"--placement={args.placement}", f"--protocol={protocol}",
+         f"--part={part}/{args.load_processes}"],
         stdout=subprocess.PIPE, text=True,
-    )
-    load_sampler = Sampler(load.pid)
+    ) for part in reversed(range(args.load_processes))]
+    load, helpers = loads[-1], loads[:-1]  # part 0 writes and checks; the others hold readers
+    load_samplers = [Sampler(proc.pid) for proc in loads]
     # Once every client has synced, the load says it starts writing; the
     # probe runs inside the writing time, ending before the clients leave
     # (360 sockets closing at once is another workload).
-    load.stdout.readline()
+    for proc in loads:
+        proc.stdout.readline()
     time.sleep(args.warmup)
     for sampler in samplers:
         sampler.start()
-    load_sampler.start()
+    for sampler in load_samplers:
+        sampler.start()
     probe = subprocess.Popen(
         # With several processes the probe's writer and reader sit on
         # different ones, unless rooms are placed.
@@ -234,7 +238,12 @@ def run_round(server, args, round_no: int) -> dict:
     usage = {"cpu_percent": sum(u["cpu_percent"] for u in per_process),
              "peak_rss_mb": sum(u["peak_rss_mb"] for u in per_process),
              "per_process": per_process}
-    load_usage = load_sampler.stop()
+    load_usage = [sampler.stop() for sampler in load_samplers]
+    load_usage = {"cpu_percent": sum(u["cpu_percent"] for u in load_usage),
+                  "peak_rss_mb": sum(u["peak_rss_mb"] for u in load_usage)}
+    for proc in helpers:
+        proc.terminate()
+        proc.wait(10)
     load_out, _ = load.communicate(timeout=args.duration + args.settle + 120)
     try:
         probe_result = json.loads(probe_out.strip().splitlines()[-1])
@@ -397,6 +406,8 @@ def main():
                         help="seconds of writing before the probe starts (it stops 3 s before the writing does)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating")
     parser.add_argument("--modes", default="gevent", help="Synthèse async modes to measure, comma-separated")
+    parser.add_argument("--load-processes", type=int, default=1,
+                        help="Node processes of clients (a plenary of Hocuspocus providers needs more than one core)")
     parser.add_argument("--processes", type=int, default=1,
                         help="Synthèse processes (more than one: behind Redis, clients spread over them)")
     parser.add_argument("--placement", default="spread", choices=["spread", "room"],

@@ -3,7 +3,12 @@
 // that every written token arrived. Prints one JSON line of results.
 // Usage: node load.mjs --url=... --rooms=atelier-1,atelier-2 --token=T
 //        --clients=12 --writers=2 --period=400 --duration=30 [--settle=30] [--presence=yes]
-//        [--placement=spread|room]
+//        [--placement=spread|room] [--part=0/1]
+// --part=i/n: this is load process i of n. Process 0 runs the writers, the
+// full clients and the check; the lean readers are dealt out over all n (a
+// 200-person plenary of Hocuspocus's providers needs more than the one core
+// a Node process has). The others print their "writing" line once their
+// readers are connected, and stay until the benchmark stops them.
 import { sleep, args } from './util.mjs'
 
 const a = args()
@@ -24,17 +29,28 @@ const presence = a.presence === 'yes'
 const duration = Number(a.duration || 30) * 1000
 const settle = Number(a.settle || 30) * 1000
 const token = a.token || ''
+const [part, parts] = (a.part || '0/1').split('/').map(Number)
 
 const stats = { sent: 0, received: 0, errors: [] }
 const roomsState = []
 for (const [index, room] of rooms.entries()) {
   const pick = () => byRoom ? urls[index % urls.length] : urls[next++ % urls.length]
-  const checker = fullClient(byRoom ? pick() : urls[0], room, token)
+  const checker = part === 0 ? fullClient(byRoom ? pick() : urls[0], room, token) : null
   const writers = []
   const readers = []
-  for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(pick(), room, token, stats, `${room}.w${i}`, presence))
-  for (let i = 0; i < perRoom - writersPerRoom - 1; i++) readers.push(leanReader(pick(), room, token, stats))
+  if (part === 0) {
+    for (let i = 0; i < writersPerRoom; i++) writers.push(leanWriter(pick(), room, token, stats, `${room}.w${i}`, presence))
+  }
+  for (let i = 0; i < perRoom - writersPerRoom - 1; i++) {
+    const url = pick()
+    if (i % parts === part) readers.push(leanReader(url, room, token, stats))
+  }
   roomsState.push({ room, checker, writers, readers })
+}
+if (part !== 0) {
+  await sleep(3000)
+  process.stdout.write(JSON.stringify({ writing: true }) + '\n')
+  await new Promise(() => {})
 }
 await Promise.all(roomsState.map((r) => synced(r.checker, 30000)))
 await sleep(1000)
