@@ -238,9 +238,9 @@ def run_round(server, args, round_no: int) -> dict:
     usage = {"cpu_percent": sum(u["cpu_percent"] for u in per_process),
              "peak_rss_mb": sum(u["peak_rss_mb"] for u in per_process),
              "per_process": per_process}
-    load_usage = [sampler.stop() for sampler in load_samplers]
-    load_usage = {"cpu_percent": sum(u["cpu_percent"] for u in load_usage),
-                  "peak_rss_mb": sum(u["peak_rss_mb"] for u in load_usage)}
+    per_load = [sampler.stop() for sampler in load_samplers]
+    load_usage = {"cpu_percent": sum(u["cpu_percent"] for u in per_load),
+                  "peak_rss_mb": sum(u["peak_rss_mb"] for u in per_load)}
     for proc in helpers:
         proc.terminate()
         proc.wait(10)

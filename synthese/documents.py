@@ -362,21 +362,19 @@ class DocumentStore:
         params = {"now": now, "ateliers": [a for a, _ in items], "data": [i.data for _, i in items],
                   "credentials": [i.credential_id for _, i in items]}
         claims = any(item.claims for _, item in items)
-        if len(sheets) == 1 and not claims:
-            # The usual group of a quiet event: one statement, its own transaction.
-            cursor = conn.cursor()
-        else:
-            cursor = conn.begin()
-            if len(sheets) > 1:
-                cursor.execute("SELECT 1 FROM sheet_documents WHERE atelier_id = ANY(%s) ORDER BY atelier_id FOR UPDATE",
-                               ([a for a, _ in sheets],))
+        # The usual group of a quiet event: one statement, its own transaction.
+        alone = len(sheets) == 1 and not claims
+        cursor = conn.cursor() if alone else conn.begin()
+        if len(sheets) > 1:
+            cursor.execute("SELECT 1 FROM sheet_documents WHERE atelier_id = ANY(%s) ORDER BY atelier_id FOR UPDATE",
+                           ([a for a, _ in sheets],))
         cursor.execute(_APPEND_POSTGRES, params)
         heads = {atelier_id: (head_seq, snapshot_seq) for atelier_id, head_seq, snapshot_seq in cursor.fetchall()}
         if claims:
             for atelier_id, some in sheets:
                 if atelier_id in heads:
                     self._claim(cursor, atelier_id, some)
-        if len(sheets) > 1 or claims:
+        if not alone:
             conn.commit()
         return heads
 
@@ -512,7 +510,7 @@ class DocumentStore:
 #: The compactor's documents are folded, never checked against.
 _NO_INDEX = SheetIndex(())
 
-#: Head and rows of one sheet in one statement (one round trip, atomic on its own).
+#: Heads and rows of a group's sheets in one statement (one round trip, atomic on its own).
 _APPEND_POSTGRES = """
 WITH item AS (
     SELECT * FROM unnest(%(ateliers)s::integer[], %(data)s::bytea[], %(credentials)s::integer[])
