@@ -72,8 +72,12 @@ class Sampler(threading.Thread):
         self.running = False
         self.join()
         cpu = self.proc.cpu_times()
-        used = (cpu.user - self.cpu_start.user) + (cpu.system - self.cpu_start.system)
-        return {"cpu_percent": 100 * used / (time.monotonic() - self.t_start), "peak_rss_mb": self.peak_rss / 2**20}
+        elapsed = time.monotonic() - self.t_start
+        system = cpu.system - self.cpu_start.system
+        used = (cpu.user - self.cpu_start.user) + system
+        # The kernel's share apart: system calls (sends above all) or our own code.
+        return {"cpu_percent": 100 * used / elapsed, "sys_percent": 100 * system / elapsed,
+                "peak_rss_mb": self.peak_rss / 2**20}
 
 
 class Synthese:
@@ -223,7 +227,7 @@ def run_round(server, args, round_no: int) -> dict:
     probe = subprocess.Popen(
         # With several processes the probe's writer and reader sit on
         # different ones, unless rooms are placed.
-        ["node", str(JS / "probe.mjs"), f"--url={urls}", f"--room={server.probe_room}",
+        ["node", str(JS / "probe.mjs"), f"--url={urls}", f"--room={rooms[0] if args.probe_room == 'load' else server.probe_room}",
          f"--token={server.token}", f"--duration={args.duration - args.warmup - 3}",
          f"--placement={args.placement}", f"--protocol={protocol}"],
         stdout=subprocess.PIPE, text=True,
@@ -236,6 +240,7 @@ def run_round(server, args, round_no: int) -> dict:
         print(summarize_profile(out), flush=True)
     per_process = [sampler.stop() for sampler in samplers]
     usage = {"cpu_percent": sum(u["cpu_percent"] for u in per_process),
+             "sys_percent": sum(u["sys_percent"] for u in per_process),
              "peak_rss_mb": sum(u["peak_rss_mb"] for u in per_process),
              "per_process": per_process}
     per_load = [sampler.stop() for sampler in load_samplers]
@@ -355,7 +360,7 @@ def percentile(values, p):
 def report(results):
     print()
     header = (f"{'server':32} {'rnd':>3} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'probe lost':>10} "
-              f"{'upd lost':>8} {'rooms ok':>8} {'conv s':>6} {'stored≠':>7} {'srv CPU%':>8} {'srv MB':>7} {'load CPU%':>9}")
+              f"{'upd lost':>8} {'rooms ok':>8} {'conv s':>6} {'stored≠':>7} {'srv CPU%':>8} {'sys%':>5} {'srv MB':>7} {'load CPU%':>9}")
     print(header)
     print("-" * len(header))
     for r in results:
@@ -369,7 +374,7 @@ def report(results):
         print(f"{r['server']:32} {r['round']:>3} {percentile(lat, 50):7.1f} {percentile(lat, 95):7.1f} "
               f"{percentile(lat, 99):7.1f} {max(lat or [float('nan')]):7.1f} {r['probe']['lost']:>10} "
               f"{load['lost']:>8} {load['rooms_converged']:>5}/{load['rooms']:<2} {conv:>6} {stored:>7} "
-              f"{r['usage']['cpu_percent']:8.1f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.1f}"
+              f"{r['usage']['cpu_percent']:8.1f} {r['usage'].get('sys_percent', float('nan')):5.1f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.1f}"
               + ("  per process: " + ", ".join(f"{u['cpu_percent']:.0f}% {u['peak_rss_mb']:.0f} MB"
                                                for u in r["usage"]["per_process"])
                  if len(r["usage"].get("per_process", [])) > 1 else ""))
@@ -402,6 +407,9 @@ def main():
                         help="writers also move their cursor at each edit (one awareness update per edit)")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per round")
     parser.add_argument("--settle", type=int, default=30, help="seconds allowed to converge after the load")
+    parser.add_argument("--probe-room", choices=["own", "load"], default="own",
+                        help="the probe's writer and reader in a room of their own, or in the first loaded "
+                             "room (what a plenary's people see of its relays)")
     parser.add_argument("--warmup", type=float, default=2,
                         help="seconds of writing before the probe starts (it stops 3 s before the writing does)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating")

@@ -99,9 +99,19 @@ class Realtime:
     _outbox: dict = field(default_factory=dict)
     _sent_at: dict = field(default_factory=dict)
 
-    #: A room is sent relays at most this often; what arrives meanwhile
-    #: leaves together, as one message per socket.
+    #: A room is sent relays at most this often, or RELAY_PER_SOCKET per
+    #: socket of it here when that is longer; what arrives meanwhile leaves
+    #: together, as one message per socket.
     RELAY_EVERY = 0.005
+    #: A relay's cost grows with its recipients (a system call each, about
+    #: 8 µs): with this wait, a room's relays take at most a sixth of a
+    #: core however busy and big it is. 200 people: 10 ms at most between
+    #: two of their relays.
+    RELAY_PER_SOCKET = 0.00005
+
+    def relay_every(self, atelier_id: int) -> float:
+        """The shortest time between two relays to an atelier's sockets here."""
+        return max(self.RELAY_EVERY, self.room_sizes.get(atelier_id, 0) * self.RELAY_PER_SOCKET)
 
     def send_soon(self, namespace: str, item: Pending) -> None:
         """Send an update to a room's sockets here, with the others arriving about now.
@@ -110,8 +120,10 @@ class Realtime:
         the CPU of a 200-person plenary (bench/forum.py --profile). So a
         room's updates leave at the end of the event loop's turn, together
         with whatever else arrived in it, and a room relayed less than
-        RELAY_EVERY ago waits for the rest of it: only rooms busier than 200
-        updates a second wait at all (a plenary, not a forum's atelier).
+        relay_every() ago waits for the rest of it: only rooms busier than 200
+        updates a second wait at all (a plenary, not a forum's atelier), and
+        the bigger the room, the longer (10 ms at 200 people, who see their
+        relays sooner than Hocuspocus's: bench/forum.py --probe-room load).
         """
         if socketio.async_mode != "gevent":
             return _send_here(namespace, [item])
@@ -123,7 +135,7 @@ class Realtime:
         import gevent
 
         loop = gevent.get_hub().loop
-        wait = self._sent_at.get(namespace, 0.0) + self.RELAY_EVERY - time.monotonic()
+        wait = self._sent_at.get(namespace, 0.0) + self.relay_every(item.atelier_id) - time.monotonic()
         if wait <= 0:
             loop.run_callback(self._flush, namespace)
         else:

@@ -38,6 +38,28 @@ def test_sync_both_ways(live):
     sophie.disconnect()
 
 
+def test_a_burst_of_updates_reaches_the_room_merged(live):
+    """A room is relayed at most every few milliseconds (Realtime.relay_every):
+    what its writers send meanwhile reaches everyone as fewer, merged messages."""
+    room = live.new_atelier()
+    writer = YClient(live.base_url, room["id"], room["participant"], "anna").connect()
+    reader = YClient(live.base_url, room["id"], room["porteur"], "sophie").connect()
+    # Its first update claims its client ID: relayed once committed, with what followed it.
+    writer.append("question", "Comment ?")
+    writer.wait_saved()
+    wait_until(lambda: reader.text("question") == "Comment ?", message="the claim reaches the reader")
+    before = reader.received_updates
+    words = [f"idée {i}; " for i in range(20)]
+    for word in words:
+        writer.append("synthese", word)
+    wait_until(lambda: reader.text("synthese") == "".join(words), message="the burst reaches the reader")
+    assert 1 <= reader.received_updates - before < len(words)
+    writer.wait_saved()
+    assert api_fields(live, room)["synthese"] == "".join(words)
+    writer.disconnect()
+    reader.disconnect()
+
+
 def test_server_pulls_edits_made_before_connecting(live):
     """Edits a client holds when it (re)connects reach the server by its sync step 1."""
     room = live.new_atelier()
