@@ -584,6 +584,9 @@ def _register_hot_handlers(rt: Realtime) -> None:
     socketio.server.on("sync-update", on_sync_update, namespace="*")
     socketio.server.on("awareness-update", on_awareness_update, namespace="*")
     socketio.server.on("disconnect", on_disconnect, namespace="*")
+    # As the stock client sends them, they skip python-socketio's decoding too.
+    overrides.fast_binary_events(socketio.server, {"sync-update": on_sync_update,
+                                                   "awareness-update": on_awareness_update})
 
 
 def _ask_other_processes(rt: Realtime, namespace: str, entries: list, who) -> None:

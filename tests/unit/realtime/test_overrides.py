@@ -172,3 +172,74 @@ def test_a_socket_gone_silent_is_closed_and_its_relay_dropped():
     queued = [eio_socket.queue.get_nowait() for _ in range(eio_socket.queue.qsize())]
     assert all(getattr(pkt, "data", None) != frames for pkt in queued)  # at most its close packet, not the relay
     assert read_exactly(fresh_peer, len(frames)) == frames
+
+
+# -- binary events read without python-socketio's decoding (overrides.fast_binary_events) --
+
+
+def _server(fast: bool):
+    """A python-socketio server with one Engine.IO socket connected to /yjs|atelier-1."""
+    import socketio
+
+    server = socketio.Server(async_mode="threading")
+    calls = []
+    for event in ("sync-update", "awareness-update", "other"):
+        server.on(event, lambda namespace, sid, *args, event=event: calls.append((event, namespace, sid, args)),
+                  namespace="*")
+    if fast:
+        overrides.fast_binary_events(server, {
+            event: lambda namespace, sid, *args, event=event: calls.append((event, namespace, sid, args))
+            for event in ("sync-update", "awareness-update")})
+    sid = server.manager.connect("eio", "/yjs|atelier-1")
+    return server, calls, sid
+
+
+def _feed(server, messages):
+    outcomes = []
+    for message in messages:
+        try:
+            server.eio.handlers["message"]("eio", message)
+            outcomes.append("ok")
+        except Exception as exc:  # engineio logs it, and reads the next message
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    return outcomes
+
+
+HEAD = '51-/yjs|atelier-1,["sync-update",{"_placeholder":true,"num":0}]'
+
+
+@pytest.mark.parametrize("messages", [
+    [HEAD, b"\x00\x00"],  # the stock client's sync-update
+    ['51-/yjs|atelier-1,["awareness-update",{"_placeholder":true,"num":0}]', b"\x01"],
+    [HEAD, "a text attachment"],  # python-socketio takes whatever comes next
+    [HEAD, HEAD, b"\x02"],  # a second head is the first one's attachment
+    ['51-/yjs|atelier-1,7["sync-update",{"_placeholder":true,"num":0}]', b"\x03"],  # with an ack id
+    ['51-/yjs|atelier-1?x=1,["sync-update",{"_placeholder":true,"num":0}]', b"\x04"],  # with a query
+    ['51-/yjs|atelier-2,["sync-update",{"_placeholder":true,"num":0}]', b"\x05"],  # not connected there
+    ['52-/yjs|atelier-1,["sync-update",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+     b"\x06", b"\x07"],  # two attachments
+    ['52-/yjs|atelier-1,["sync-update",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+     HEAD, b"\x08"],  # a head inside python-socketio's binary packet
+    ['51-/yjs|atelier-1,["other",{"_placeholder":true,"num":0}]', b"\x09"],  # not a fast event
+    ['51-/yjs|atelier-1,["sync-update",{"num":0,"_placeholder":true}]', b"\x0a"],  # another key order
+    ['51-/yjs|atelier-1', b"\x0b"], ['51-,', b"\x0c"], [b"\x0d"],  # malformed, or no head
+    ['2/yjs|atelier-1,["sync-update","text"]'],  # a text event
+])
+def test_fast_binary_events_do_what_python_socketio_does(messages):
+    slow, slow_calls, slow_sid = _server(fast=False)
+    fast, fast_calls, fast_sid = _server(fast=True)
+    assert _feed(fast, messages) == _feed(slow, messages)
+    assert [(e, n, s == fast_sid, a) for e, n, s, a in fast_calls] == \
+        [(e, n, s == slow_sid, a) for e, n, s, a in slow_calls]
+
+
+def test_a_fast_event_waiting_for_its_attachment_goes_with_its_socket():
+    server, calls, sid = _server(fast=True)
+    _feed(server, [HEAD])
+    assert isinstance(server._binary_packet["eio"], overrides._Awaiting)
+    server._handle_disconnect("eio", "/yjs|atelier-1")
+    assert "eio" not in server._binary_packet
+    # A new socket under the same name starts clean.
+    sid = server.manager.connect("eio", "/yjs|atelier-1")
+    _feed(server, [HEAD, b"\x01"])
+    assert calls == [("sync-update", "/yjs|atelier-1", sid, (b"\x01",))]
