@@ -374,7 +374,7 @@ def report(results):
         print(f"{r['server']:32} {r['round']:>3} {percentile(lat, 50):7.1f} {percentile(lat, 95):7.1f} "
               f"{percentile(lat, 99):7.1f} {max(lat or [float('nan')]):7.1f} {r['probe']['lost']:>10} "
               f"{load['lost']:>8} {load['rooms_converged']:>5}/{load['rooms']:<2} {conv:>6} {stored:>7} "
-              f"{r['usage']['cpu_percent']:8.1f} {r['usage'].get('sys_percent', float('nan')):5.1f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.1f}"
+              f"{r['usage']['cpu_percent']:8.1f} {r['usage']['sys_percent']:5.1f} {r['usage']['peak_rss_mb']:7.0f} {r['load_usage']['cpu_percent']:9.1f}"
               + ("  per process: " + ", ".join(f"{u['cpu_percent']:.0f}% {u['peak_rss_mb']:.0f} MB"
                                                for u in r["usage"]["per_process"])
                  if len(r["usage"].get("per_process", [])) > 1 else ""))

@@ -183,13 +183,14 @@ def _server(fast: bool):
 
     server = socketio.Server(async_mode="threading")
     calls = []
+
+    def recorder(event):
+        return lambda namespace, sid, *args: calls.append((event, namespace, sid, args))
+
     for event in ("sync-update", "awareness-update", "other"):
-        server.on(event, lambda namespace, sid, *args, event=event: calls.append((event, namespace, sid, args)),
-                  namespace="*")
+        server.on(event, recorder(event), namespace="*")
     if fast:
-        overrides.fast_binary_events(server, {
-            event: lambda namespace, sid, *args, event=event: calls.append((event, namespace, sid, args))
-            for event in ("sync-update", "awareness-update")})
+        overrides.fast_binary_events(server, {event: recorder(event) for event in ("sync-update", "awareness-update")})
     sid = server.manager.connect("eio", "/yjs|atelier-1")
     return server, calls, sid
 
