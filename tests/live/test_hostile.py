@@ -310,3 +310,32 @@ def test_partial_and_idle_http_requests_are_timed_out_and_websockets_are_not(tmp
         writer.disconnect()
     finally:
         live.stop()
+
+
+def test_a_crafted_binary_event_cannot_reach_another_room_nor_slip_text_in(live):
+    """The stock client's form of a binary event is read without python-socketio
+    (overrides.fast_binary_events): a head naming a room the socket never joined
+    delivers nothing there, and a text attachment is refused like any bad update."""
+    from pycrdt import Doc, Text
+
+    room, other = live.new_atelier(), live.new_atelier(title="Commande publique")
+    porteur = honest_client(live, room)
+    attacker = YClient(live.base_url, other["id"], other["participant"], "attacker").connect()
+    doc = Doc()
+    doc.get("synthese", type=Text).insert(0, "PIRATE")
+    forged = doc.get_update()
+    eio = attacker.sio.eio
+    eio.send(f'51-/yjs|atelier-{room["id"]},["sync-update",{{"_placeholder":true,"num":0}}]')
+    eio.send(forged)
+    before = len(attacker.refusals)
+    eio.send(f'51-/yjs|atelier-{other["id"]},["sync-update",{{"_placeholder":true,"num":0}}]')
+    eio.send("PIRATE")
+    wait_until(lambda: len(attacker.refusals) > before, message="the text attachment is refused")
+    # The attacker's own socket still works; neither room took the forged bytes.
+    attacker.append("question", "Q")
+    attacker.wait_saved()
+    assert fields(live, room)["synthese"] == "hello world"
+    assert "PIRATE" not in porteur.text("synthese")
+    assert fields(live, other)["synthese"] == "" and fields(live, other)["question"] == "Q"
+    porteur.disconnect()
+    attacker.disconnect()
