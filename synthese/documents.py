@@ -355,7 +355,9 @@ class DocumentStore:
         The heads' row locks make concurrent appenders (other processes)
         queue, so sequence numbers follow commit order, without gaps; with
         several sheets they are taken first, in order, so that two
-        processes never wait for each other.
+        processes never wait for each other. The arrays go in binary (%b):
+        psycopg quotes a text array's every element in Python, three times
+        the CPU of the binary form for a group of 35 updates.
         """
         conn = self._log
         items = [(atelier_id, item) for atelier_id, some in sheets for item in some]
@@ -366,7 +368,7 @@ class DocumentStore:
         alone = len(sheets) == 1 and not claims
         cursor = conn.cursor() if alone else conn.begin()
         if len(sheets) > 1:
-            cursor.execute("SELECT 1 FROM sheet_documents WHERE atelier_id = ANY(%s) ORDER BY atelier_id FOR UPDATE",
+            cursor.execute("SELECT 1 FROM sheet_documents WHERE atelier_id = ANY(%b) ORDER BY atelier_id FOR UPDATE",
                            ([a for a, _ in sheets],))
         cursor.execute(_APPEND_POSTGRES, params)
         heads = {atelier_id: (head_seq, snapshot_seq) for atelier_id, head_seq, snapshot_seq in cursor.fetchall()}
@@ -513,7 +515,7 @@ _NO_INDEX = SheetIndex(())
 #: Heads and rows of a group's sheets in one statement (one round trip, atomic on its own).
 _APPEND_POSTGRES = """
 WITH item AS (
-    SELECT * FROM unnest(%(ateliers)s::integer[], %(data)s::bytea[], %(credentials)s::integer[])
+    SELECT * FROM unnest(%(ateliers)b::integer[], %(data)b::bytea[], %(credentials)b::integer[])
         WITH ORDINALITY AS u(atelier_id, data, credential_id, ord)
 ), counted AS (
     SELECT atelier_id, count(*) AS n FROM item GROUP BY atelier_id
