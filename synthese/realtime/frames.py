@@ -8,6 +8,7 @@ server's CPU (bench/forum.py). Here the frames of an event are built once
 and queued to every recipient as one packet, which the WebSocket server
 writes as it is (synthese.realtime.overrides).
 """
+import functools
 import struct
 import time
 
@@ -44,7 +45,7 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(size, "little")
 
 
-def encode_event(server, event: str, data, namespace: str) -> list:
+def encode_event(packet_class, event: str, data, namespace: str) -> list:
     """The Engine.IO message packets of a Socket.IO event, as python-socketio builds them."""
     if isinstance(data, tuple):
         args = list(data)
@@ -52,10 +53,32 @@ def encode_event(server, event: str, data, namespace: str) -> list:
         args = []
     else:
         args = [data]
-    encoded = server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event] + args).encode()
+    encoded = packet_class(sio_packet.EVENT, namespace=namespace, data=[event] + args).encode()
     if not isinstance(encoded, list):
         encoded = [encoded]
     return [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]
+
+
+def event_frames(packet_class, event: str, data, namespace: str) -> Frames:
+    """The WebSocket frames of a Socket.IO event, as python-socketio and engine.io would send them.
+
+    A Yjs update (bytes) is the event a room sends most, and its text head
+    is the same for every relay to the room: built once, by _binary_head.
+    A number (every "synthese:saved") is one JSON dump, as python-socketio
+    writes it. Anything else is encoded by python-socketio each time.
+    """
+    if data.__class__ is bytes:
+        return Frames(_binary_head(packet_class, event, namespace) + frame(data))
+    if data.__class__ is int and namespace != "/":
+        return Frames(frame(f"42{namespace},{packet_class.json.dumps([event, data], separators=(',', ':'))}"))
+    return Frames(b"".join(frame(p.encode()) for p in encode_event(packet_class, event, data, namespace)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _binary_head(packet_class, event: str, namespace: str) -> bytes:
+    """The frame of '451-<namespace>,["<event>",{"_placeholder":true,"num":0}]', from python-socketio's encoding."""
+    head, _attachment = encode_event(packet_class, event, b"", namespace)
+    return frame(head.encode())
 
 
 def wait_done(tasks, timeout: float, sleep) -> bool:

@@ -39,7 +39,7 @@ from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header
 from geventwebsocket.websocket import WebSocket as BaseWebSocket
 
-from .frames import Frames, batches, channel_for, encode_event, frame, unmask, wait_done
+from .frames import Frames, batches, channel_for, event_frames, unmask, wait_done
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,7 @@ class FramesMixin(socketio.Manager):
         recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, room) if sid not in skip]
         if not recipients:
             return
-        # Engine.IO message packets are framed with their type ("4") for text;
-        # binary ones go as they are.
-        parts = [p.encode() for p in encode_event(self.server, event, data, namespace)]
-        blob = Frames(b"".join(frame(part) for part in parts))
-        write_all(self.server.eio, recipients, blob)
+        write_all(self.server.eio, recipients, event_frames(self.server.packet_class, event, data, namespace))
 
 
 class FramesManager(FramesMixin):

@@ -29,8 +29,28 @@ def test_frame_decodes_as_one_final_unmasked_frame(size, kind):
 
 def test_event_with_binary_data_is_a_text_packet_then_its_attachment():
     server = socketio.Server()
-    parts = [p.encode() for p in frames.encode_event(server, "sync-update", b"\x01\x02", "/yjs|atelier-7")]
+    parts = [p.encode() for p in frames.encode_event(server.packet_class, "sync-update", b"\x01\x02", "/yjs|atelier-7")]
     assert parts == ['451-/yjs|atelier-7,["sync-update",{"_placeholder":true,"num":0}]', b"\x01\x02"]
+
+
+@pytest.mark.parametrize("event, data, namespace", [
+    ("sync-update", b"\x01\x02", "/yjs|atelier-7"),
+    ("sync-update", b"", "/yjs|atelier-7"),
+    ("sync-update", b"\x00" * 70_000, "/yjs|atelier-12"),
+    ("awareness-update", b"\xff", "/yjs|atelier-7"),
+    ("sync-update", b"x", "/"),
+    ("synthese:saved", 12, "/yjs|atelier-7"),
+    ("synthese:saved", 3, "/"),
+    ("synthese:refused", {"reason": "trop \"grand\" é"}, "/yjs|atelier-7"),
+    ("sync-update", (b"\x01", 4, 9), "/yjs|atelier-7"),
+    ("synthese:removed", None, "/yjs|atelier-7"),
+])
+def test_event_frames_are_what_python_socketio_would_send(event, data, namespace):
+    """The cached head of a binary event (the relay's fast path) and the general path give the same bytes."""
+    server = socketio.Server()
+    expected = b"".join(frames.frame(p.encode()) for p in frames.encode_event(server.packet_class, event, data, namespace))
+    for _ in range(2):  # the second time from the cache
+        assert frames.event_frames(server.packet_class, event, data, namespace) == expected
 
 
 def test_frames_travel_as_one_binary_engineio_packet():
