@@ -15,7 +15,8 @@ says which upstream code it follows, at the versions pyproject.toml pins:
 - python-engineio 4.15 (engineio.socket.Socket.send, the queue, closing
   and check_ping_timeout of engineio.socket.Socket, and the gevent
   driver's WebSocketWSGI, registered in Server._async["websocket"]);
-- gevent-websocket 0.10.1 (geventwebsocket.websocket.WebSocket.read_message,
+- gevent-websocket 0.10.1 (geventwebsocket.websocket.WebSocket.read_message
+  and Header.decode_header,
   close, send_frame and send; geventwebsocket.handler.WebSocketHandler.handle
   and upgrade_connection).
 
@@ -36,7 +37,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers.gevent import WebSocketWSGI as EngineIOWebSocketWSGI
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
-from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header
+from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD
 from geventwebsocket.websocket import WebSocket as BaseWebSocket
 
 from .frames import Frames, batches, channel_for, event_frames, unmask, wait_done
@@ -407,45 +408,66 @@ class WebSocket(BaseWebSocket):
     current_app = _NoApp()
 
     def read_message(self):
-        """The next text (str) or binary (bytes) message; None once closed."""
+        """The next text (str) or binary (bytes) message; None once closed.
+
+        Each frame's header is read as Header.decode_header reads it (RFC 6455
+        5.2), without building a Header, and its mask with its payload: two
+        buffered reads a frame instead of four.
+        """
+        read = self.raw_read
         opcode = None
         parts = []
         size = 0
         while True:
-            header = Header.decode_header(self.stream)
-            if header.flags:
+            head = read(2)
+            if len(head) != 2:
+                raise WebSocketError("Unexpected EOF while decoding header")
+            first, second = head
+            if first & 0x70:
                 raise ProtocolError("reserved bits set")
-            if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY, self.OPCODE_CONTINUATION):
-                size += header.length
+            fin = first & 0x80
+            kind = first & 0x0F
+            length = second & 0x7F
+            if kind > 0x07 and (not fin or length > 125):
+                raise ProtocolError("a control frame fragmented or over 125 bytes")
+            if length >= 126:
+                wide = 2 if length == 126 else 8
+                extended = read(wide)
+                if len(extended) != wide:
+                    raise WebSocketError("Unexpected EOF while decoding header")
+                length = int.from_bytes(extended, "big")
+            if kind in (self.OPCODE_TEXT, self.OPCODE_BINARY, self.OPCODE_CONTINUATION):
+                size += length
                 if size > self.max_message:
                     self.close(1009)  # Message Too Big; its payload is never read
                     return None
-            payload = self.raw_read(header.length) if header.length else b""
-            if len(payload) != header.length:
+            masked = second & 0x80
+            want = length + 4 if masked else length
+            chunk = read(want) if want else b""
+            if len(chunk) != want:
                 raise WebSocketError("Unexpected EOF reading frame payload")
-            if header.mask:
-                payload = unmask(payload, header.mask)
+            payload = unmask(chunk[4:], chunk[:4]) if masked else chunk
 
-            if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
+            if kind in (self.OPCODE_TEXT, self.OPCODE_BINARY):
                 if opcode:
                     raise ProtocolError("a new message inside a fragmented one")
-                opcode = header.opcode
-            elif header.opcode == self.OPCODE_CONTINUATION:
+                opcode = kind
+            elif kind == self.OPCODE_CONTINUATION:
                 if not opcode:
                     raise ProtocolError("a continuation frame outside a message")
-            elif header.opcode == self.OPCODE_PING:
-                self.handle_ping(header, payload)
+            elif kind == self.OPCODE_PING:
+                self.handle_ping(None, payload)
                 continue
-            elif header.opcode == self.OPCODE_PONG:
-                self.handle_pong(header, payload)
+            elif kind == self.OPCODE_PONG:
+                self.handle_pong(None, payload)
                 continue
-            elif header.opcode == self.OPCODE_CLOSE:
-                self.handle_close(header, payload)
+            elif kind == self.OPCODE_CLOSE:
+                self.handle_close(None, payload)
                 return None
             else:
-                raise ProtocolError(f"unknown opcode {header.opcode}")
+                raise ProtocolError(f"unknown opcode {kind}")
             parts.append(payload)
-            if header.fin:
+            if fin:
                 break
         message = b"".join(parts)
         # Invalid UTF-8 raises a UnicodeError: receive() closes with 1007.

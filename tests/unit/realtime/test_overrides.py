@@ -1,5 +1,6 @@
 """Reading client frames (unmasking equals the RFC's byte-by-byte definition),
 and writing relays at once to idle sockets, in order."""
+import io
 import os
 import socket
 import time
@@ -11,6 +12,7 @@ import pytest
 from engineio import packet
 from engineio.socket import Socket as EngineIOSocket
 from geventwebsocket.websocket import Header, Stream
+from geventwebsocket.websocket import WebSocket as BaseWebSocket
 
 from synthese.realtime import overrides
 from synthese.realtime.frames import Frames, frame, unmask
@@ -30,6 +32,114 @@ def test_unmask_keeps_leading_and_trailing_zero_bytes():
     mask = b"\x01\x02\x03\x04"
     payload = bytes([1, 2, 3, 4, 0, 0, 1, 2])  # unmasks to zeros at both ends
     assert unmask(payload, mask) == bytes([0, 0, 0, 0, 1, 2, 2, 6])
+
+
+# -- reading client frames (overrides.WebSocket.read_message) --------------------
+
+
+def client_frame(opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = b"\x11\x22\x33\x44",
+                 rsv: int = 0, length: int | None = None) -> bytes:
+    """A frame as a client sends it (RFC 6455 5.2): masked unless mask is None."""
+    size = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    bit = 0x80 if mask is not None else 0
+    if size < 126:
+        head += bytes([bit | size])
+    elif size < 1 << 16:
+        head += bytes([bit | 126]) + size.to_bytes(2, "big")
+    else:
+        head += bytes([bit | 127]) + size.to_bytes(8, "big")
+    if mask is None:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
+STREAMS = {
+    "binary": client_frame(BINARY, b"\x01\x02\x03\x04\x05"),
+    "text": client_frame(TEXT, "héllo".encode()),
+    "empty binary": client_frame(BINARY, b""),
+    "125 bytes": client_frame(BINARY, os.urandom(125)),
+    "126 bytes": client_frame(BINARY, os.urandom(126)),
+    "65535 bytes": client_frame(BINARY, os.urandom(65_535)),
+    "65536 bytes": client_frame(BINARY, os.urandom(65_536)),
+    "unmasked": client_frame(BINARY, b"plain", mask=None),
+    "two messages": client_frame(BINARY, b"one") + client_frame(TEXT, b"two"),
+    "fragments around a ping": client_frame(TEXT, "é".encode()[:1], fin=False) + client_frame(PING, b"hi")
+    + client_frame(CONT, "é".encode()[1:] + b"t\xc3", fin=False) + client_frame(CONT, b"\xa9"),
+    "pong then binary": client_frame(PONG, b"") + client_frame(BINARY, b"after"),
+    "continuation first": client_frame(CONT, b"x"),
+    "new message inside one": client_frame(TEXT, b"a", fin=False) + client_frame(BINARY, b"b"),
+    "reserved bits": client_frame(BINARY, b"x", rsv=0x40),
+    "fragmented control": client_frame(PING, b"x", fin=False),
+    "control over 125": client_frame(PING, b"x" * 126),
+    "unknown opcode": client_frame(0x3, b"x"),
+    "invalid utf-8": client_frame(TEXT, b"\xff\xfe"),
+    "close with a code": client_frame(CLOSE, (1000).to_bytes(2, "big") + b"bye"),
+    "close without payload": client_frame(CLOSE, b""),
+    "close of one byte": client_frame(CLOSE, b"\x03"),
+    "close with a bad code": client_frame(CLOSE, (999).to_bytes(2, "big")),
+    "one header byte": client_frame(BINARY, b"abc")[:1],
+    "short extended length": client_frame(BINARY, b"x" * 300)[:3],
+    "short mask": client_frame(BINARY, b"abc")[:4],
+    "short payload": client_frame(BINARY, b"abcdef")[:-2],
+    "nothing": b"",
+}
+
+
+class _Recorder:
+    """A stream: reads from the bytes given, records what is written."""
+
+    def __init__(self, data: bytes):
+        self.input = io.BytesIO(data)
+        self.read = self.input.read
+        self.written = []
+        self.write = self.written.append
+
+
+def outcome(cls, data: bytes):
+    """What receive() gives on a stream, what it wrote back, and, while the
+    connection stays open, where the stream stands."""
+    stream = _Recorder(data)
+    ws = cls({}, stream, None)
+    try:
+        result = ws.receive()
+        result = bytes(result) if isinstance(result, bytearray) else result
+    except Exception as exc:
+        result = type(exc)
+    return result, stream.written, ws.closed, None if ws.closed else stream.input.tell()
+
+
+class _Unbounded(overrides.WebSocket):
+    __slots__ = ()
+    max_message = 1 << 30
+
+
+class _UpstreamReading(_Unbounded):
+    """Our WebSocket (its close), reading as gevent-websocket does."""
+
+    __slots__ = ()
+    read_message = BaseWebSocket.read_message
+
+
+class _Small(overrides.WebSocket):
+    __slots__ = ()
+    max_message = 1000
+
+
+@pytest.mark.parametrize("name", STREAMS)
+def test_reading_frames_does_what_gevent_websocket_does(name):
+    """Message, error, close frame written back and bytes consumed, for valid and broken streams."""
+    assert outcome(_Unbounded, STREAMS[name]) == outcome(_UpstreamReading, STREAMS[name])
+
+
+def test_a_message_over_the_limit_closes_before_its_payload_is_read():
+    data = client_frame(BINARY, b"x" * 2000)
+    stream = _Recorder(data)
+    ws = _Small({}, stream, None)
+    assert ws.receive() is None
+    assert stream.written == [b"\x88\x02" + (1009).to_bytes(2, "big")]  # a close frame: 1009, Message Too Big
+    assert stream.input.tell() == 4  # the header only
 
 
 # -- writing relays at once (overrides.write_now) --------------------------------
