@@ -64,14 +64,24 @@ def event_frames(packet_class, event: str, data, namespace: str) -> Frames:
 
     A Yjs update (bytes) is the event a room sends most, and its text head
     is the same for every relay to the room: built once, by _binary_head.
-    A number (every "synthese:saved") is one JSON dump, as python-socketio
-    writes it. Anything else is encoded by python-socketio each time.
+    A number (every "synthese:saved") follows its event's text head too
+    (JSON writes an int as str() does). Anything else is encoded by
+    python-socketio each time.
     """
     if data.__class__ is bytes:
         return Frames(_binary_head(packet_class, event, namespace) + frame(data))
-    if data.__class__ is int and namespace != "/":
-        return Frames(frame(f"42{namespace},{packet_class.json.dumps([event, data], separators=(',', ':'))}"))
+    if data.__class__ is int:
+        return Frames(frame(f"{_text_head(packet_class, event, namespace)}{data}]"))
     return Frames(b"".join(frame(p.encode()) for p in encode_event(packet_class, event, data, namespace)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_head(packet_class, event: str, namespace: str) -> str:
+    """'42<namespace>,["<event>",', the start of an event with one argument, from python-socketio's encoding."""
+    (packet,) = encode_event(packet_class, event, 0, namespace)
+    text = packet.encode()
+    assert text.endswith(",0]")
+    return text[:-2]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -240,7 +240,11 @@ class Realtime:
     def relayed(self, namespace: str, first: int, last: int) -> None:
         """A relay of log rows first..last is going out to this process's clients."""
         match = NAMESPACE.match(namespace or "")
-        atelier_id = int(match[1]) if match else None
+        if match:
+            self.relayed_rows(int(match[1]), first, last)
+
+    def relayed_rows(self, atelier_id: int, first: int, last: int) -> None:
+        """As relayed(), for an atelier's room."""
         upto = self.delivered.get(atelier_id)
         if upto is None:
             return
@@ -251,10 +255,11 @@ class Realtime:
                 socketio.start_background_task(self._check_gap, atelier_id)
             return
         upto = max(upto, last)
-        runs = sorted(self.ahead.get(atelier_id, []))
-        while runs and runs[0][0] <= upto + 1:
-            upto = max(upto, runs.pop(0)[1])
-        self.ahead[atelier_id] = runs
+        runs = self.ahead.get(atelier_id)
+        if runs:
+            runs.sort()
+            while runs and runs[0][0] <= upto + 1:
+                upto = max(upto, runs.pop(0)[1])
         self.delivered[atelier_id] = upto
 
     def _check_gap(self, atelier_id: int) -> None:
@@ -851,7 +856,7 @@ def relay_committed(rt: Realtime, appended: Appended) -> None:
     late = [item for item in items if not (item.relayed and item.sheet is cached)]
     if late:
         _send_here(namespace, late)
-    rt.relayed(namespace, first, last)
+    rt.relayed_rows(appended.atelier_id, first, last)
     if rt.roster.shared:
         tokens = [item.token for item in items if item.token is not None]
         socketio.server.manager.publish_elsewhere(
@@ -880,4 +885,4 @@ def _say_saved(rt: Realtime, sid: str, conn: Connection) -> None:
     and says "Enregistré" when the count is reached.
     """
     if conn.in_flight == 0 and not conn.owed:
-        socketio.server.emit("synthese:saved", conn.received, to=sid, namespace=namespace_for(conn.atelier_id))
+        socketio.server.manager.send_to(sid, "synthese:saved", conn.received, namespace_for(conn.atelier_id))

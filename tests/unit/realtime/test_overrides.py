@@ -284,6 +284,31 @@ def test_a_socket_gone_silent_is_closed_and_its_relay_dropped():
     assert read_exactly(fresh_peer, len(frames)) == frames
 
 
+def test_the_service_task_closes_silent_sockets_forgets_closed_ones_and_stops(monkeypatch):
+    """One pass over every socket (overrides.service_task) does what
+    engineio's service task does to each, and stops on engineio's shutdown."""
+    monkeypatch.setattr(overrides, "SERVICE_EVERY", 0.01)
+    silent, _, _ = linked_socket()
+    fresh, _, _ = linked_socket()
+    gone, _, _ = linked_socket()
+    eio = silent.server
+    eio.sockets = {"silent": silent, "fresh": fresh, "gone": gone}
+    for sid, s in eio.sockets.items():
+        s.sid, s.server = sid, eio  # each linked_socket() made a server of its own
+    silent.last_ping = time.time() - eio.ping_timeout - 1
+    fresh.last_ping = time.time()
+    gone.closed = True
+    task = gevent.spawn(overrides.service_task, eio)
+    wait_for = time.monotonic() + 2
+    while ("gone" in eio.sockets or not silent.closed) and time.monotonic() < wait_for:
+        gevent.sleep(0.01)
+    assert silent.closed and not fresh.closed
+    assert "gone" not in eio.sockets and "fresh" in eio.sockets
+    eio.service_task_event.set()
+    task.join(timeout=1)
+    assert task.dead
+
+
 # -- binary events read without python-socketio's decoding (overrides.fast_binary_events) --
 
 
