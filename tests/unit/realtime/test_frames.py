@@ -56,6 +56,24 @@ def test_event_frames_are_what_python_socketio_would_send(event, data, namespace
         assert frames.event_frames(server.packet_class, event, data, namespace) == expected
 
 
+def test_a_number_under_another_json_module_is_encoded_as_python_socketio_does():
+    """The cached head of a number assumes the standard library's JSON; another one takes the general path."""
+
+    class SpacedJSON:
+        @staticmethod
+        def dumps(data, separators=None):
+            return json.dumps(data, separators=(", ", ": "))
+
+        loads = staticmethod(json.loads)
+
+    class Spaced(socketio.packet.Packet):
+        json = SpacedJSON
+
+    expected = b"".join(frames.frame(p.encode()) for p in frames.encode_event(Spaced, "synthese:saved", 12, "/yjs|atelier-7"))
+    assert b'"synthese:saved", 12]' in expected
+    assert frames.event_frames(Spaced, "synthese:saved", 12, "/yjs|atelier-7") == expected
+
+
 def test_frames_travel_as_one_binary_engineio_packet():
     blob = frames.Frames(frames.frame("4x") + frames.frame(b"y"))
     pkt = eio_packet.Packet(eio_packet.MESSAGE, blob)
