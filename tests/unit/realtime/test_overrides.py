@@ -142,6 +142,16 @@ def test_a_message_over_the_limit_closes_before_its_payload_is_read():
     assert stream.input.tell() == 4  # the header only
 
 
+def test_a_frame_declaring_an_enormous_length_is_refused_before_anything_more_is_read():
+    """A peer announcing 2**63 - 1 bytes (then sending nothing) holds no memory and no wait."""
+    data = bytes([0x82, 0x80 | 127]) + (2 ** 63 - 1).to_bytes(8, "big") + b"\x11\x22\x33\x44"
+    stream = _Recorder(data)
+    ws = _Small({}, stream, None)
+    assert ws.receive() is None
+    assert stream.written == [b"\x88\x02" + (1009).to_bytes(2, "big")]
+    assert stream.input.tell() == 10  # the header and its length, not the mask
+
+
 # -- writing relays at once (overrides.write_now) --------------------------------
 
 
